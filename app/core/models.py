@@ -1,0 +1,85 @@
+"""The model manifest: every model Vigil uses, where its file is, its sha256, licence and card.
+
+``models/manifest.json`` is the single source of truth. Files are checked against their sha256 the
+first time they are loaded in a process; a mismatch is a :class:`~app.core.errors.ModelError`, never a
+silent fallback. Nothing is ever downloaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from app.core.errors import ModelError
+from app.core.media.probe import file_sha256
+from app.paths import models_dir
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One row of ``models/manifest.json``."""
+
+    name: str
+    task: str
+    file: str
+    sha256: str
+    licence: str
+    commercial_use: bool
+    source: str
+    card: str
+    version: str
+
+    @property
+    def path(self) -> Path:
+        """Absolute path of the model file."""
+        return models_dir() / self.file
+
+
+def load_manifest() -> dict[str, ModelEntry]:
+    """Read the manifest into entries keyed by model name."""
+    path = models_dir() / "manifest.json"
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ModelError(f"model manifest not found at {path}; the installation is incomplete") from exc
+    except json.JSONDecodeError as exc:
+        raise ModelError(f"model manifest {path} is not valid JSON: {exc}") from exc
+    fields = ModelEntry.__dataclass_fields__
+    return {m["name"]: ModelEntry(**{k: m[k] for k in fields}) for m in raw["models"]}
+
+
+def verify(entry: ModelEntry) -> str:
+    """Return ``"ok"``, ``"missing"`` or ``"sha256 mismatch"`` for a model file."""
+    if not entry.path.is_file():
+        return "missing"
+    return "ok" if file_sha256(entry.path) == entry.sha256 else "sha256 mismatch"
+
+
+@lru_cache(maxsize=None)
+def model_path(name: str) -> Path:
+    """Path of a verified model file; raises :class:`ModelError` if missing or altered."""
+    entries = load_manifest()
+    if name not in entries:
+        raise ModelError(f"model '{name}' is not in models/manifest.json")
+    entry = entries[name]
+    status = verify(entry)
+    if status != "ok":
+        raise ModelError(f"model '{name}' ({entry.path}): {status}; reinstall Vigil or run 'vigil models --verify'")
+    return entry.path
+
+
+def run_record(names: list[str]) -> list[dict[str, str]]:
+    """What a run stores about the models it used: name, version, sha256, licence."""
+    entries = load_manifest()
+    return [
+        {"name": n, "version": entries[n].version, "sha256": entries[n].sha256, "licence": entries[n].licence}
+        for n in names
+    ]
+
+
+def sha256_bytes(data: bytes) -> str:
+    """sha256 hex digest of an in-memory buffer."""
+    return hashlib.sha256(data).hexdigest()

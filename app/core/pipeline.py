@@ -1,0 +1,215 @@
+"""Media -> face landmarker -> analysers -> result batches: a cancellable generator.
+
+:func:`run` streams a video (decoding overlaps analysis in a prefetch thread), finds faces, gates
+quality, runs the registered analysers on each batch of frames and yields a :class:`ResultBatch`
+of plain rows. It never holds more than one batch of frames; it touches no database or Qt. The
+caller writes each batch as it arrives, so a crash or cancel keeps what was done and a rerun
+resumes from ``start``.
+
+Every decoded frame gets at least one row: a frame without a usable face has ``usable = 0`` and a
+reason, and empty AU and expression cells.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from app.core.analysers import DEFAULT_ANALYSERS, REGISTRY, FaceBatch, build
+from app.core.analysers.au import RAW_NAMES
+from app.core.face.geometry import face_frame, geometry_features
+from app.core.face.landmarker import FaceLandmarker, FaceObservation
+from app.core.face.pose import pose_from_matrix
+from app.core.face.quality import NO_FACE, QualityGate, sharpness
+from app.core.face.tracker import FaceTracker
+from app.core.media import VideoFrame, iter_frames, prefetch
+from app.core.analysers.expression import face_crop
+
+WARMUP_FRAMES = 15  # frames re-fed to the landmarker before a resume point so its tracking settles
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    """Parameters of an analysis run (stored with the run)."""
+
+    max_faces: int = 1
+    stride: int = 1
+    cnn_stride: int = 3
+    batch_frames: int = 32
+    analysers: tuple[str, ...] = DEFAULT_ANALYSERS
+    keep_mesh: bool = True
+    quality: QualityGate = field(default_factory=QualityGate)
+
+    def params(self) -> dict[str, object]:
+        """JSON-able parameters for the run record."""
+        return {
+            "max_faces": self.max_faces, "stride": self.stride, "cnn_stride": self.cnn_stride,
+            "analysers": list(self.analysers), "keep_mesh": self.keep_mesh,
+            "quality": self.quality.__dict__,
+        }
+
+    def model_names(self) -> list[str]:
+        """Models this configuration uses (for the run's provenance record)."""
+        names = ["face_landmarker"]
+        for a in self.analysers:
+            names += [m for m in REGISTRY[a].get("models", ()) if m not in names]
+        return names
+
+
+@dataclass
+class RunReport:
+    """Filled in by :func:`run` as it goes: how far the decoder got and how it ended."""
+
+    frames_read: int = 0
+    ended_early: bool = False
+    end_note: str | None = None
+
+
+@dataclass
+class ResultBatch:
+    """Rows for a run of consecutive frames, ready to be written in one transaction."""
+
+    rows: list[dict[str, object]]
+    meshes: list[dict[str, object]]
+    last_frame: int
+    t_sec: float
+    tracks: dict[int, dict[str, float]]
+
+
+@dataclass
+class _Face:
+    frame: int
+    t: float
+    track: int
+    obs: FaceObservation
+    row: dict[str, object]
+    raw: np.ndarray
+    usable: bool
+    crop: np.ndarray | None
+
+
+def _measure(frame: VideoFrame, obs: FaceObservation, gate: QualityGate, want_crop: bool) -> tuple:
+    """Pose, quality, geometry and the CNN crop for one face."""
+    img = frame.image
+    h, w = img.shape[:2]
+    x, y, bw, bh = obs.bbox
+    mx, my = 0.15 * bw, 0.15 * bh
+    x0, y0 = max(int(x - mx), 0), max(int(y - my), 0)
+    x1, y1 = min(int(x + bw + mx) + 1, w), min(int(y + bh + my) + 1, h)
+    grey = cv2.cvtColor(np.ascontiguousarray(img[y0:y1, x0:x1]), cv2.COLOR_RGB2GRAY) if x1 > x0 and y1 > y0 else None
+    yaw, pitch, roll = pose_from_matrix(obs.matrix)
+    sharp = sharpness(grey, (x - x0, y - y0, bw, bh)) if grey is not None else 0.0
+    usable, reason = gate.check(bh, sharp, yaw, pitch)
+    geo = geometry_features(face_frame(obs.landmarks, obs.matrix, w, h))
+    raw = np.concatenate([obs.blendshapes, geo]).astype(np.float32)
+    crop = None
+    if want_crop and usable and grey is not None:
+        pts = obs.landmarks[:, :2] * (w, h) - (x0, y0)
+        crop = face_crop(grey, pts)
+    row = {
+        "present": 1, "usable": int(usable), "reason": reason,
+        "face_x": round(x, 1), "face_y": round(y, 1), "face_w": round(bw, 1), "face_h": round(bh, 1),
+        "sharpness": round(sharp, 1), "yaw": round(yaw, 2), "pitch": round(pitch, 2), "roll": round(roll, 2),
+        "raw": raw.tobytes(),
+    }
+    return row, raw, usable, crop
+
+
+def run(
+    path: str,
+    config: PipelineConfig,
+    start: int = 0,
+    tracker: FaceTracker | None = None,
+    cancel: Callable[[], bool] | None = None,
+    landmarker: FaceLandmarker | None = None,
+    report: RunReport | None = None,
+) -> Iterator[ResultBatch]:
+    """Analyse ``path`` from frame ``start``; yield one :class:`ResultBatch` per batch of frames.
+
+    Parameters
+    ----------
+    tracker : restored tracker state when resuming (else a fresh one).
+    cancel : polled between frames; when it returns True the generator stops after the
+        batch in progress is yielded.
+    landmarker : reuse an open landmarker (the benchmark does); one is created otherwise.
+    report : receives how the decoder ended (a damaged file stops early, with a note).
+    """
+    tracker = tracker or FaceTracker()
+    analysers = build(config.analysers, cnn_stride=config.cnn_stride)
+    own = landmarker is None
+    lm = landmarker or FaceLandmarker(max_faces=config.max_faces)
+    warm = max(0, start - WARMUP_FRAMES * config.stride)
+    reader = iter_frames(path, start=warm, stride=config.stride)
+    try:
+        pending: list[tuple[VideoFrame, list[_Face]]] = []
+        for frame in prefetch(reader):
+            faces = lm.detect(frame.image, frame.t)
+            if frame.index < start:
+                continue  # warm-up only: lets video-mode tracking settle as in an uninterrupted run
+            ids = tracker.assign(frame.index, faces)
+            want_crop = frame.index % config.cnn_stride == 0
+            done = []
+            for obs, tid in zip(faces, ids):
+                row, raw, usable, crop = _measure(frame, obs, config.quality, want_crop)
+                done.append(_Face(frame.index, frame.t, tid, obs, row, raw, usable, crop))
+            pending.append((frame, done))
+            if len(pending) >= config.batch_frames or (cancel is not None and cancel()):
+                yield _finish(pending, analysers, tracker, config.keep_mesh)
+                pending = []
+                if cancel is not None and cancel():
+                    return
+        if pending:
+            yield _finish(pending, analysers, tracker, config.keep_mesh)
+    finally:
+        if report is not None:
+            report.frames_read = reader.frames_read
+            report.ended_early, report.end_note = reader.ended_early, reader.end_note
+        reader.close()
+        if own:
+            lm.close()
+
+
+def _finish(pending: list[tuple[VideoFrame, list[_Face]]], analysers: list, tracker: FaceTracker,
+            keep_mesh: bool) -> ResultBatch:
+    """Run the analysers over a batch and assemble its rows."""
+    faces = [f for _, fs in pending for f in fs]
+    order = tracker.order()
+    n = len(faces)
+    batch = FaceBatch(
+        frame=np.array([f.frame for f in faces], dtype=np.int64),
+        track=np.array([f.track for f in faces], dtype=np.int64),
+        usable=np.array([f.usable for f in faces], dtype=bool),
+        raw=np.stack([f.raw for f in faces]) if n else np.zeros((0, len(RAW_NAMES)), np.float32),
+        crops=np.stack([f.crop if f.crop is not None else np.zeros((64, 64), np.uint8) for f in faces])
+        if n else np.zeros((0, 64, 64), np.uint8),
+        has_crop=np.array([f.crop is not None for f in faces], dtype=bool),
+        columns={},
+    )
+    for a in analysers:
+        batch.columns.update(a.process(batch))
+    rows: list[dict[str, object]] = []
+    meshes: list[dict[str, object]] = []
+    k = 0
+    for frame, fs in pending:
+        if not fs:
+            rows.append({"frame": frame.index, "t_sec": round(frame.t, 6), "track": -1, "face": 0,
+                         "present": 0, "usable": 0, "reason": NO_FACE})
+            continue
+        for f in fs:
+            row = {"frame": f.frame, "t_sec": round(f.t, 6), "track": f.track, "face": order[f.track]}
+            row.update(f.row)
+            for col, values in batch.columns.items():
+                v = values[k]
+                row[col] = None if not np.isfinite(v) else round(float(v), 4)
+            rows.append(row)
+            if keep_mesh:
+                meshes.append({"frame": f.frame, "track": f.track,
+                               "xyz": f.obs.landmarks.astype(np.float16).tobytes()})
+            k += 1
+    last = pending[-1][0]
+    tracks = {t.id: {"box": t.box, "last_frame": t.last_frame, "frames": t.frames, "area_sum": t.area_sum}
+              for t in tracker.tracks.values()}
+    return ResultBatch(rows, meshes, last.index, last.t, tracks)

@@ -1,0 +1,137 @@
+"""Analyse a video into a case: probe, resume or start a run, stream batches into the store, finalise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from app import __version__
+from app.core import pipeline
+from app.core.face.tracker import FaceTracker, Track, face_order
+from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, score_rows
+from app.core.analysers.au import blink_mask
+from app.core.errors import CaseNotFound
+from app.core.media import probe
+from app.core.models import run_record
+from app.store import runs
+from app.store.workspace import Workspace
+
+Progress = Callable[[int, int, float], None]
+
+
+@dataclass
+class AnalyzeResult:
+    """Outcome of :func:`analyze_video`."""
+
+    case_id: int
+    run_id: int
+    status: str  # completed | already | interrupted
+    frames: int
+    note: str | None = None
+
+
+def _restore_tracker(ws: Workspace, run_id: int) -> FaceTracker:
+    tracker = FaceTracker()
+    for tid, s in runs.track_states(ws, run_id).items():
+        tracker.tracks[tid] = Track(tid, tuple(s["box"]), s["last_frame"], s["frames"], s["area_sum"])
+    tracker._next = max(tracker.tracks, default=-1) + 1
+    return tracker
+
+
+def analyze_video(
+    ws: Workspace,
+    path: str | Path,
+    case_name: str | None = None,
+    config: pipeline.PipelineConfig | None = None,
+    progress: Progress | None = None,
+    cancel: Callable[[], bool] | None = None,
+) -> AnalyzeResult:
+    """Analyse ``path`` into the workspace, resuming an unfinished run of the same media.
+
+    Raises ``KeyboardInterrupt`` after marking the run interrupted (what was committed stays), and
+    :class:`~app.core.errors.VigilError` for bad input.
+    """
+    config = config or pipeline.PipelineConfig()
+    info = probe(str(path))
+    params = config.params()
+    case_id: int | None = ws.find_case(case_name)["id"] if case_name and _case_exists(ws, case_name) else None
+    known = ws.media_by_sha(info.sha256, case_id)
+    run = runs.latest_run(ws, known[0]["id"], params) if known else None
+    if run is not None and run["status"] == "completed":
+        return AnalyzeResult(run["case_id"], run["id"], "already", run["frames_done"], "already analysed")
+    if run is not None:
+        case_id, run_id, start = run["case_id"], run["id"], run["last_frame"] + 1
+        tracker = _restore_tracker(ws, run_id)
+        runs.set_status(ws, run_id, "running", f"resumed at frame {start}")
+    else:
+        if case_id is None:
+            case_id = ws.create_case(case_name or Path(path).stem)
+        media_id = known[0]["id"] if known else ws.add_media(case_id, info.to_dict())
+        run_id = runs.start_run(ws, case_id, media_id, params, run_record(config.model_names()), __version__)
+        start, tracker = 0, FaceTracker()
+
+    total = info.frame_count or int(round(info.duration_s * info.fps))
+    total = max(1, -(-total // config.stride))
+    done = runs.get_run(ws, run_id)["frames_done"]
+    report = pipeline.RunReport()
+    try:
+        for batch in pipeline.run(str(path), config, start=start, tracker=tracker, cancel=cancel, report=report):
+            runs.write_batch(ws, run_id, batch.rows, batch.meshes, batch.last_frame)
+            done += len({r["frame"] for r in batch.rows})
+            if progress:
+                progress(done, total, batch.t_sec)
+        ws.flush()
+    except BaseException as exc:
+        ws.flush()
+        interrupted = isinstance(exc, KeyboardInterrupt)
+        last = runs.get_run(ws, run_id)["last_frame"]
+        note = (f"interrupted after frame {last}; run analyze again to resume" if interrupted
+                else f"failed after frame {last}: {exc}")
+        runs.set_status(ws, run_id, "interrupted" if interrupted else "failed", note)
+        raise
+    if cancel is not None and cancel():
+        last = runs.get_run(ws, run_id)["last_frame"]
+        runs.set_status(ws, run_id, "interrupted", f"cancelled after frame {last}; run analyze again to resume")
+        return AnalyzeResult(case_id, run_id, "interrupted", done, "cancelled")
+    finalize(ws, run_id)
+    note = report.end_note
+    if done == 0:
+        note = "no frames could be decoded"
+    runs.set_status(ws, run_id, "completed", note)
+    return AnalyzeResult(case_id, run_id, "completed", done, note)
+
+
+def _case_exists(ws: Workspace, name: str) -> bool:
+    try:
+        ws.find_case(name)
+    except CaseNotFound:  # a new case of that name will be made
+        return False
+    return True
+
+
+def finalize(ws: Workspace, run_id: int, baselines: dict[int, np.ndarray] | None = None) -> None:
+    """Number faces (0 = applicant) and re-score every row against each face's session baseline.
+
+    ``baselines`` overrides the estimated baseline per face (a reviewer-marked neutral segment).
+    """
+    areas = {tid: s["area_sum"] or 0.0 for tid, s in runs.track_states(ws, run_id).items()}
+    runs.set_face_order(ws, run_id, face_order(areas))
+    for face in runs.faces(ws, run_id):
+        base = (baselines or {}).get(face)
+        if base is None:
+            base = baseline_from_sample(runs.raw_sample(ws, run_id, face))
+        if base is None:
+            continue  # this face never passed the quality gate: nothing to score
+        t_parts, eye_parts = [], []
+        for rows in runs.face_rows(ws, run_id, face, ("frame", "t_sec", "usable", "raw")):
+            t_parts.append(np.array([r["t_sec"] for r in rows]))
+            eye_parts.append(eye_closure(rows))
+        blink = blink_mask(np.concatenate(eye_parts), np.concatenate(t_parts))
+        k = 0
+        for rows in runs.face_rows(ws, run_id, face, ROW_COLUMNS):
+            runs.update_rows(ws, run_id, score_rows(rows, base, blink[k : k + len(rows)]))
+            k += len(rows)
+    ws.flush()

@@ -1,0 +1,156 @@
+"""``vigil bench``: speed and memory of the video pipeline, measured in one run on this machine.
+
+Figures are reported as rates and ratios from the same run, since absolute speed depends on what
+else the machine is doing. Stages:
+
+- ``decode_fps``: frames decoded and converted to RGB per second;
+- ``landmarker_fps``: decode (in its prefetch thread) + MediaPipe FaceLandmarker, nothing else;
+- ``pipeline_fps``: everything ``vigil analyze`` does (quality gate, geometry, AUs, expression CNN,
+  writes to a temporary workspace, end-of-run scoring);
+- ``pipeline_landmarker_ratio`` = pipeline_fps / landmarker_fps (1.0 means no overhead);
+- ``realtime_factor`` = pipeline_fps / the video's own frame rate;
+- ``peak_rss_mb``: the process's peak resident memory.
+
+With ``loop=N`` the clip is also analysed N times over in a child process, and once in another, to
+show that memory stays flat in video length (``rss_loop_ratio``).
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import resource
+import tempfile
+import time
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+
+from app.core.face.landmarker import FaceLandmarker
+from app.core.media import iter_frames, prefetch, probe
+from app.core.pipeline import PipelineConfig
+from app.paths import resources_dir
+from app.services.analyze import analyze_video
+from app.store.workspace import Workspace
+
+
+def default_video() -> Path:
+    """The bundled real talking-head clip (Pexels, 640x360, 20 s)."""
+    return resources_dir() / "sample" / "talking_head.mp4"
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process in MiB (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def make_variant(src: Path, out: Path, height: int | None = None, fps: int | None = None, loop: int = 1) -> Path:
+    """Re-encode ``src`` (optionally scaled to ``height``, at ``fps``, repeated ``loop`` times) as H.264 mp4."""
+    with av.open(str(src)) as inp, av.open(str(out), "w") as outc:
+        vin = inp.streams.video[0]
+        h = height or vin.codec_context.height
+        w = int(round(vin.codec_context.width * h / vin.codec_context.height / 2)) * 2
+        rate = Fraction(fps) if fps else (vin.average_rate or Fraction(30))
+        vout = outc.add_stream("libx264", rate=rate)
+        vout.width, vout.height, vout.pix_fmt = w, h, "yuv420p"
+        vout.options = {"preset": "veryfast", "crf": "20"}
+        n = 0
+        for _ in range(loop):
+            inp.seek(0)
+            for frame in inp.decode(vin):
+                img = frame.reformat(width=w, height=h, format="yuv420p")
+                img.pts, img.time_base = n, 1 / rate
+                n += 1
+                for pkt in vout.encode(img):
+                    outc.mux(pkt)
+        for pkt in vout.encode():
+            outc.mux(pkt)
+    return out
+
+
+def _decode_fps(path: Path) -> float:
+    t0, n = time.perf_counter(), 0
+    for _ in iter_frames(str(path)):
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def _landmarker_fps(path: Path, lm: FaceLandmarker) -> float:
+    t0, n = time.perf_counter(), 0
+    for f in prefetch(iter_frames(str(path))):
+        lm.detect(f.image, f.t)
+        n += 1
+    return n / (time.perf_counter() - t0)
+
+
+def _pipeline(path: Path, config: PipelineConfig) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as tmp, Workspace.open(Path(tmp) / "bench.db") as ws:
+        t0 = time.perf_counter()
+        res = analyze_video(ws, path, "bench", config)
+        return res.frames / (time.perf_counter() - t0), res.frames
+
+
+def _child_rss(path: str, q: Any) -> None:
+    _pipeline(Path(path), PipelineConfig())
+    q.put(peak_rss_mb())
+
+
+def _rss_in_child(path: Path) -> float:
+    ctx = mp.get_context("spawn")
+    q = ctx.Queue()
+    p = ctx.Process(target=_child_rss, args=(str(path), q))
+    p.start()
+    rss = q.get()
+    p.join()
+    return float(rss)
+
+
+def run_bench(video: Path | None = None, height: int | None = None, fps: int | None = None,
+              loop: int = 0, config: PipelineConfig | None = None) -> dict[str, Any]:
+    """Measure every stage on ``video`` (default: the bundled clip); see the module docstring."""
+    config = config or PipelineConfig()
+    src = Path(video) if video else default_video()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = make_variant(src, Path(tmp) / "bench.mp4", height, fps) if (height or fps) else src
+        info = probe(str(path))
+        # Warm up imports, the model and the CNN once so every stage is measured warm.
+        with FaceLandmarker() as lm:
+            _pipeline(path, config)
+            decode = _decode_fps(path)
+            landmarker = _landmarker_fps(path, lm)
+        pipe, frames = _pipeline(path, config)
+        out: dict[str, Any] = {
+            "video": str(src), "width": info.width, "height": info.height, "video_fps": round(info.fps, 3),
+            "frames": frames, "decode_fps": round(decode, 1), "landmarker_fps": round(landmarker, 1),
+            "pipeline_fps": round(pipe, 1), "pipeline_landmarker_ratio": round(pipe / landmarker, 3),
+            "realtime_factor": round(pipe / info.fps, 2), "peak_rss_mb": round(peak_rss_mb(), 1),
+            "cnn_stride": config.cnn_stride,
+        }
+        if loop > 1:
+            looped = make_variant(path, Path(tmp) / "looped.mp4", loop=loop)
+            once, many = _rss_in_child(path), _rss_in_child(looped)
+            out.update({"loop": loop, "rss_once_mb": round(once, 1), "rss_loop_mb": round(many, 1),
+                        "rss_loop_ratio": round(many / once, 3)})
+    return out
+
+
+def format_report(r: dict[str, Any]) -> str:
+    """Human-readable bench report."""
+    lines = [f"video            {r['video']} ({r['width']}x{r['height']}, {r['video_fps']} fps, {r['frames']} frames)",
+             f"decode           {r['decode_fps']:8.1f} frames/s",
+             f"landmarker only  {r['landmarker_fps']:8.1f} frames/s",
+             f"full pipeline    {r['pipeline_fps']:8.1f} frames/s",
+             f"pipeline / landmarker ratio {r['pipeline_landmarker_ratio']:.3f}  (target >= 0.70)",
+             f"real-time factor {r['realtime_factor']:.2f}x  (target >= 1.5x at 720p/30)",
+             f"peak RSS         {r['peak_rss_mb']:.0f} MiB"]
+    if "loop" in r:
+        lines.append(f"memory, clip x{r['loop']} vs once: {r['rss_loop_mb']:.0f} / {r['rss_once_mb']:.0f} MiB "
+                     f"= {r['rss_loop_ratio']:.2f}  (target <= 1.2)")
+    return "\n".join(lines)
+
+
+def to_json(r: dict[str, Any]) -> str:
+    """JSON report."""
+    return json.dumps(r, indent=2)

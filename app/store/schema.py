@@ -1,0 +1,59 @@
+"""Workspace schema and its migrations.
+
+The schema version lives in SQLite's ``PRAGMA user_version``. Each migration is a function applied
+once, in order, inside a transaction; a workspace written by a newer Vigil is refused rather than
+damaged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlite_utils
+
+from app.core.analysers.au import AU_NAMES, LATERAL_AUS
+from app.core.analysers.expression import CNN_NAMES, EXPRESSIONS
+
+
+def _v1(db: sqlite_utils.Database) -> None:
+    db["cases"].create(
+        {"id": int, "name": str, "applicant_ref": str, "status": str, "created_at": str, "updated_at": str},
+        pk="id", not_null={"name", "status", "created_at"}, defaults={"status": "new"},
+    )
+    db["media"].create(
+        {"id": int, "case_id": int, "path": str, "sha256": str, "size_bytes": int, "container": str,
+         "duration_s": float, "fps": float, "fps_container": float, "width": int, "height": int,
+         "video_codec": str, "audio_codec": str, "has_audio": int, "frame_count": int,
+         "probe_json": str, "integrity_json": str, "added_at": str},
+        pk="id", foreign_keys=[("case_id", "cases", "id")], not_null={"case_id", "path", "sha256"},
+    )
+    db["runs"].create(
+        {"id": int, "case_id": int, "media_id": int, "kind": str, "status": str, "params_json": str,
+         "models_json": str, "app_version": str, "started_at": str, "updated_at": str,
+         "finished_at": str, "frames_done": int, "last_frame": int, "note": str},
+        pk="id", foreign_keys=[("case_id", "cases", "id"), ("media_id", "media", "id")],
+        not_null={"case_id", "media_id", "kind", "status"}, defaults={"frames_done": 0, "last_frame": -1},
+    )
+    cols: dict[str, type] = {
+        "run_id": int, "frame": int, "track": int, "t_sec": float, "face": int, "present": int,
+        "usable": int, "reason": str, "face_x": float, "face_y": float, "face_w": float, "face_h": float,
+        "sharpness": float, "yaw": float, "pitch": float, "roll": float,
+    }
+    cols.update({a: float for a in AU_NAMES})
+    cols.update({f"{a}_asym": float for a in LATERAL_AUS})
+    cols["blink"] = int
+    cols.update({e: float for e in EXPRESSIONS})
+    cols.update({c: float for c in CNN_NAMES})
+    cols["raw"] = bytes
+    db["frames"].create(cols, pk=("run_id", "frame", "track"), foreign_keys=[("run_id", "runs", "id")])
+    db["frames"].create_index(["run_id", "face", "frame"])
+    db["meshes"].create({"run_id": int, "frame": int, "track": int, "xyz": bytes}, pk=("run_id", "frame", "track"))
+    db["audit"].create(
+        {"id": int, "at": str, "actor": str, "action": str, "case_id": int, "detail_json": str}, pk="id",
+    )
+    db["cases"].create_index(["name"])
+    db["media"].create_index(["sha256"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,203 @@
+"""The case-file workspace: one SQLite database (WAL mode) per user.
+
+All writes go through one writer thread (Anki's single-thread DB executor), which owns its own
+connection; reads use the caller's connection, which WAL lets run while the writer commits. Every
+error that comes from the file itself (missing folder, no permission, not a database, written by a
+newer Vigil) is raised as :class:`~app.core.errors.WorkspaceError` with the path in its message.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlite_utils
+
+from app.core.errors import CaseNotFound, WorkspaceError
+from app.store.schema import MIGRATIONS, SCHEMA_VERSION
+
+R = TypeVar("R")
+MAX_PENDING_WRITES = 4
+
+
+def now() -> str:
+    """UTC timestamp in ISO 8601, second precision."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _connect(path: Path) -> sqlite_utils.Database:
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+    db = sqlite_utils.Database(conn)
+    db.execute("PRAGMA busy_timeout = 30000")
+    db.execute("PRAGMA foreign_keys = ON")
+    return db
+
+
+def _explain(path: Path, exc: BaseException) -> WorkspaceError:
+    msg = str(exc)
+    if isinstance(exc, sqlite3.DatabaseError) and "not a database" in msg:
+        return WorkspaceError(f"{path}: not a Vigil workspace (the file is not an SQLite database)")
+    if "readonly" in msg or "read-only" in msg or isinstance(exc, PermissionError):
+        return WorkspaceError(f"{path}: workspace is not writable (permission denied or read-only disk)")
+    return WorkspaceError(f"{path}: cannot open or write the workspace ({msg})")
+
+
+class Workspace:
+    """An open workspace. Use :meth:`open`; close with :meth:`close` or a ``with`` block."""
+
+    def __init__(self, path: Path, db: sqlite_utils.Database) -> None:
+        self.path = path
+        self.db = db
+        self._wdb: sqlite_utils.Database | None = None
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-writer",
+                                        initializer=self._init_writer)
+        self._pending: list[Future[Any]] = []
+        self._lock = threading.Lock()
+
+    # -- opening ---------------------------------------------------------------------------------
+    @classmethod
+    def open(cls, path: str | Path) -> Workspace:
+        """Open (creating and migrating if needed) the workspace at ``path``."""
+        path = Path(path).expanduser()
+        if path.is_dir():
+            raise WorkspaceError(f"{path}: is a folder; give a workspace file path such as {path / 'workspace.db'}")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except (OSError, PermissionError) as exc:
+            raise WorkspaceError(f"{path}: cannot create the workspace folder ({exc.strerror or exc})") from exc
+        try:
+            db = _connect(path)
+            db.execute("PRAGMA journal_mode = WAL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise WorkspaceError(
+                    f"{path}: written by a newer Vigil (schema {version}, this one knows {SCHEMA_VERSION}); upgrade Vigil"
+                )
+            for v in range(version, SCHEMA_VERSION):
+                with db.atomic():
+                    MIGRATIONS[v](db)
+                    db.execute(f"PRAGMA user_version = {v + 1}")
+            # Prove the file is writable now, not at the first batch.
+            with db.atomic():
+                db.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
+        except WorkspaceError:
+            raise
+        except (sqlite3.Error, OSError) as exc:
+            raise _explain(path, exc) from exc
+        return cls(path, db)
+
+    def close(self) -> None:
+        """Wait for pending writes, stop the writer and close the connections."""
+        self.flush()
+        self._pool.submit(self._close_writer).result()
+        self._pool.shutdown(wait=True)
+        self.db.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the writer thread -----------------------------------------------------------------------
+    def _init_writer(self) -> None:
+        self._wdb = _connect(self.path)
+        self._wdb.execute("PRAGMA synchronous = NORMAL")
+
+    def _close_writer(self) -> None:
+        if self._wdb is not None:
+            self._wdb.close()
+
+    def _call(self, fn: Callable[..., R], *args: Any) -> R:
+        try:
+            return fn(*args)
+        except sqlite3.Error as exc:
+            raise _explain(self.path, exc) from exc
+
+    def submit(self, fn: Callable[..., R], *args: Any) -> Future[R]:
+        """Queue ``fn(writer_db, *args)`` on the writer thread; blocks while too many are queued."""
+        with self._lock:
+            self._pending = [f for f in self._pending if not f.done()]
+            while len(self._pending) >= MAX_PENDING_WRITES:
+                self._pending.pop(0).result()
+            fut = self._pool.submit(lambda: self._call(fn, self._wdb, *args))
+            self._pending.append(fut)
+        return fut
+
+    def write(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run ``fn(writer_db, *args)`` on the writer thread and wait for its result."""
+        return self.submit(fn, *args).result()
+
+    def flush(self) -> None:
+        """Wait until every queued write has committed; re-raises the first failure."""
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for f in pending:
+            f.result()
+
+    # -- audit -----------------------------------------------------------------------------------
+    def audit(self, action: str, case_id: int | None, detail: dict[str, Any], actor: str = "system") -> None:
+        """Append one audit record (queued on the writer thread)."""
+        row = {"at": now(), "actor": actor, "action": action, "case_id": case_id,
+               "detail_json": json.dumps(detail, ensure_ascii=False, sort_keys=True)}
+        self.submit(lambda db: db["audit"].insert(row))
+
+    # -- cases -----------------------------------------------------------------------------------
+    def create_case(self, name: str, applicant_ref: str | None = None) -> int:
+        """Create a case and return its id."""
+        row = {"name": name, "applicant_ref": applicant_ref, "status": "new", "created_at": now(), "updated_at": now()}
+        case_id = self.write(lambda db: db["cases"].insert(row).last_pk)
+        self.audit("case.create", case_id, {"name": name})
+        return int(case_id)
+
+    def find_case(self, ref: str | int) -> dict[str, Any]:
+        """A case by id, by exact name (the newest if several), or ``latest``."""
+        ref = str(ref).strip()
+        if ref == "latest":
+            rows = list(self.db.query("select * from cases order by id desc limit 1"))
+        elif ref.isdigit():
+            rows = list(self.db.query("select * from cases where id = ?", [int(ref)]))
+        else:
+            rows = list(self.db.query("select * from cases where name = ? order by id desc limit 1", [ref]))
+        if not rows:
+            what = "no cases yet" if ref == "latest" else f"no case '{ref}'"
+            raise CaseNotFound(f"{what} in workspace {self.path}")
+        return rows[0]
+
+    def list_cases(self) -> list[dict[str, Any]]:
+        """Every case with its media count, latest run status and frame count."""
+        sql = """
+            select c.id, c.name, c.status, c.created_at,
+              (select count(*) from media m where m.case_id = c.id) as media,
+              (select r.status from runs r where r.case_id = c.id order by r.id desc limit 1) as last_run,
+              (select coalesce(sum(r.frames_done), 0) from runs r where r.case_id = c.id) as frames
+            from cases c order by c.id"""
+        return list(self.db.query(sql))
+
+    # -- media -----------------------------------------------------------------------------------
+    def add_media(self, case_id: int, info: dict[str, Any]) -> int:
+        """Record a probed media file in a case; returns the media id."""
+        keys = ("path", "sha256", "size_bytes", "container", "duration_s", "fps", "fps_container", "width",
+                "height", "video_codec", "audio_codec", "has_audio", "frame_count")
+        row = {k: info.get(k) for k in keys}
+        row.update(case_id=case_id, probe_json=json.dumps(info, default=str), added_at=now())
+        media_id = int(self.write(lambda db: db["media"].insert(row).last_pk))
+        self.audit("media.add", case_id, {"media_id": media_id, "path": info.get("path"), "sha256": info.get("sha256")})
+        return media_id
+
+    def media_by_sha(self, sha256: str, case_id: int | None = None) -> list[dict[str, Any]]:
+        """Media rows with this content hash (optionally within one case), newest first."""
+        if case_id is None:
+            return list(self.db.query("select * from media where sha256 = ? order by id desc", [sha256]))
+        return list(self.db.query("select * from media where sha256 = ? and case_id = ? order by id desc",
+                                  [sha256, case_id]))
+
+    def media(self, media_id: int) -> dict[str, Any]:
+        """One media row."""
+        return self.db["media"].get(media_id)
