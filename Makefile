@@ -12,7 +12,8 @@ APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb espeak-ng ffmpe
 .PHONY: run test lint bench system-packages clean
 
 run: $(STAMP)
-	$(VENV)/bin/vigil gui || $(VENV)/bin/vigil --help
+	@echo "Vigil is ready. The review window is the next milestone; until then use the command line:"
+	@$(VENV)/bin/vigil --help
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/lint-imports

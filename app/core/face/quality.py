@@ -11,7 +11,7 @@ check          fails when
 =============  =====================================================================
 presence       the landmarker finds no face
 size           face box height < 60 px (AUs are not readable below this)
-sharpness      variance of the Laplacian of the face crop, rescaled to 128 px high, < 15
+sharpness      variance of the Laplacian of the face crop, rescaled to 96 px high, < 15
 pose           |yaw| > 35 degrees or |pitch| > 30 degrees
 =============  =====================================================================
 """
@@ -50,7 +50,7 @@ NO_FACE = "no face found"
 
 
 def sharpness(grey: np.ndarray, bbox: tuple[float, float, float, float]) -> float:
-    """Variance of the Laplacian over the face box, rescaled to 128 px high (scale-comparable)."""
+    """Variance of the Laplacian over the face box, rescaled to 96 px high (scale-comparable)."""
     x, y, w, h = bbox
     H, W = grey.shape[:2]
     x0, y0 = max(int(x), 0), max(int(y), 0)
@@ -58,6 +58,6 @@ def sharpness(grey: np.ndarray, bbox: tuple[float, float, float, float]) -> floa
     if x1 - x0 < 8 or y1 - y0 < 8:
         return 0.0
     crop = grey[y0:y1, x0:x1]
-    scale = 128.0 / crop.shape[0]
-    crop = cv2.resize(crop, (max(8, int(crop.shape[1] * scale)), 128), interpolation=cv2.INTER_AREA)
+    scale = 96.0 / crop.shape[0]
+    crop = cv2.resize(crop, (max(8, int(crop.shape[1] * scale)), 96), interpolation=cv2.INTER_LINEAR)
     return float(cv2.Laplacian(crop, cv2.CV_32F).var())
