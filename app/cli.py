@@ -44,13 +44,30 @@ def _workspace(args: argparse.Namespace) -> Any:
     return Workspace.open(args.workspace or default_workspace())
 
 
-def _progress_bar() -> Any:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-    from rich.console import Console
+class _ProgressBar:
+    """A rich progress bar on stderr, shown from the first progress report (not for a bad input)."""
 
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total} frames"),
-                    TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                    console=Console(stderr=True), transient=False)
+    def __init__(self, label: str) -> None:
+        self.label, self.bar, self.task = label, None, None
+
+    def __call__(self, done: int, total: int, t: float) -> None:
+        if self.bar is None:
+            from rich.console import Console
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                TextColumn("{task.completed}/{task.total} frames"), TimeElapsedColumn(),
+                                TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
+            self.bar.start()
+            self.task = self.bar.add_task(self.label, total=total)
+        self.bar.update(self.task, completed=done, total=max(total, done))
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
@@ -61,17 +78,17 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.max_faces < 1 or args.stride < 1:
         raise VigilError("--max-faces and --stride must be at least 1")
     config = PipelineConfig(max_faces=args.max_faces, stride=args.stride)
-    with _workspace(args) as ws, _progress_bar() as bar:
-        task = bar.add_task(Path(args.video).name, total=None)
-
-        def progress(done: int, total: int, t: float) -> None:
-            bar.update(task, completed=done, total=max(total, done))
-
+    with _workspace(args) as ws, _ProgressBar(Path(args.video).name) as progress:
         res = analyze_video(ws, args.video, args.case, config, progress)
+    name = Path(args.video).name
     if res.status == "already":
-        print(f"{Path(args.video).name}: already analysed in case {res.case_id}", file=sys.stderr)
-    elif res.note:
-        print(f"{Path(args.video).name}: {res.note}", file=sys.stderr)
+        print(f"{name}: already analysed in case {res.case_id} (same file, same settings)", file=sys.stderr)
+    else:
+        share = 100.0 * res.usable / res.frames if res.frames else 0.0
+        print(f"{name}: case {res.case_id}, {res.frames} frames analysed, {res.usable} with a usable face "
+              f"({share:.0f}%)", file=sys.stderr)
+    if res.note and res.status != "already":
+        print(f"{name}: note: {res.note}", file=sys.stderr)
     print(res.case_id)
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ class AnalyzeResult:
     status: str  # completed | already | interrupted
     frames: int
     note: str | None = None
+    usable: int = 0
 
 
 def _restore_tracker(ws: Workspace, run_id: int) -> FaceTracker:
@@ -61,9 +63,14 @@ def analyze_video(
     known = ws.media_by_sha(info.sha256, case_id)
     run = runs.latest_run(ws, known[0]["id"], params) if known else None
     if run is not None and run["status"] == "completed":
-        return AnalyzeResult(run["case_id"], run["id"], "already", run["frames_done"], "already analysed")
+        return AnalyzeResult(run["case_id"], run["id"], "already", run["frames_done"], "already analysed",
+                             runs.usable_frames(ws, run["id"]))
     if run is not None:
-        case_id, run_id, start = run["case_id"], run["id"], run["last_frame"] + 1
+        # Resume at a frame where the expression CNN runs, so the rows after it are the rows an
+        # uninterrupted run would have written (the few frames re-analysed are replaced).
+        step = math.lcm(config.stride, config.cnn_stride)
+        case_id, run_id = run["case_id"], run["id"]
+        start = (run["last_frame"] + 1) // step * step
         tracker = _restore_tracker(ws, run_id)
         runs.set_status(ws, run_id, "running", f"resumed at frame {start}")
     else:
@@ -75,12 +82,12 @@ def analyze_video(
 
     total = info.frame_count or int(round(info.duration_s * info.fps))
     total = max(1, -(-total // config.stride))
-    done = runs.get_run(ws, run_id)["frames_done"]
+    done = runs.frames_before(ws, run_id, start)
     report = pipeline.RunReport()
     try:
         for batch in pipeline.run(str(path), config, start=start, tracker=tracker, cancel=cancel, report=report):
-            runs.write_batch(ws, run_id, batch.rows, batch.meshes, batch.last_frame)
             done += len({r["frame"] for r in batch.rows})
+            runs.write_batch(ws, run_id, batch.rows, batch.meshes, batch.last_frame, done)
             if progress:
                 progress(done, total, batch.t_sec)
         ws.flush()
@@ -97,11 +104,14 @@ def analyze_video(
         runs.set_status(ws, run_id, "interrupted", f"cancelled after frame {last}; run analyze again to resume")
         return AnalyzeResult(case_id, run_id, "interrupted", done, "cancelled")
     finalize(ws, run_id)
+    usable = runs.usable_frames(ws, run_id)
     note = report.end_note
     if done == 0:
         note = "no frames could be decoded"
+    elif usable == 0:
+        note = "no usable face in any frame; every frame is kept, marked unusable with its reason"
     runs.set_status(ws, run_id, "completed", note)
-    return AnalyzeResult(case_id, run_id, "completed", done, note)
+    return AnalyzeResult(case_id, run_id, "completed", done, note, usable)
 
 
 def _case_exists(ws: Workspace, name: str) -> bool:

@@ -45,11 +45,13 @@ def get_run(ws: Workspace, run_id: int) -> dict[str, Any]:
 
 
 def write_batch(ws: Workspace, run_id: int, rows: Sequence[dict[str, Any]], meshes: Sequence[dict[str, Any]],
-                last_frame: int) -> Future[None]:
-    """Commit one batch of frame rows (and meshes) with the run's progress, atomically."""
+                last_frame: int, frames_done: int) -> Future[None]:
+    """Commit one batch of frame rows (and meshes) with the run's progress, atomically.
+
+    Rows replace any earlier rows with the same key, so re-analysing a few frames on resume is safe.
+    """
     frames = [dict(r, run_id=run_id) for r in rows]
     mesh = [dict(m, run_id=run_id) for m in meshes]
-    n_frames = len({r["frame"] for r in rows})
 
     def _write(db: sqlite_utils.Database) -> None:
         with db.atomic():
@@ -57,10 +59,22 @@ def write_batch(ws: Workspace, run_id: int, rows: Sequence[dict[str, Any]], mesh
             if mesh:
                 db["meshes"].insert_all(mesh, replace=True, batch_size=500)
             db.execute(
-                "update runs set last_frame = ?, frames_done = frames_done + ?, updated_at = ? where id = ?",
-                [last_frame, n_frames, now(), run_id])
+                "update runs set last_frame = ?, frames_done = ?, updated_at = ? where id = ?",
+                [last_frame, frames_done, now(), run_id])
 
     return ws.submit(_write)
+
+
+def frames_before(ws: Workspace, run_id: int, frame: int) -> int:
+    """How many distinct frames of a run are stored before ``frame``."""
+    return ws.db.execute("select count(distinct frame) from frames where run_id = ? and frame < ?",
+                         [run_id, frame]).fetchone()[0]
+
+
+def usable_frames(ws: Workspace, run_id: int) -> int:
+    """How many distinct frames of a run have at least one usable face."""
+    return ws.db.execute("select count(distinct frame) from frames where run_id = ? and usable = 1",
+                         [run_id]).fetchone()[0]
 
 
 def set_status(ws: Workspace, run_id: int, status: str, note: str | None = None) -> None:

@@ -67,6 +67,9 @@ class Workspace:
         path = Path(path).expanduser()
         if path.is_dir():
             raise WorkspaceError(f"{path}: is a folder; give a workspace file path such as {path / 'workspace.db'}")
+        blocker = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+        if blocker is not None:
+            raise WorkspaceError(f"{path}: cannot create the workspace, {blocker} is a file, not a folder")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except (OSError, PermissionError) as exc:
