@@ -14,7 +14,7 @@ from app.core import pipeline
 from app.core.face.tracker import FaceTracker, Track, face_order
 from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, score_rows
 from app.core.analysers.au import blink_mask
-from app.core.errors import CaseNotFound
+from app.core.errors import CaseNotFound, VigilError
 from app.core.media import probe
 from app.core.models import run_record
 from app.store import runs
@@ -145,3 +145,18 @@ def finalize(ws: Workspace, run_id: int, baselines: dict[int, np.ndarray] | None
             runs.update_rows(ws, run_id, score_rows(rows, base, blink[k : k + len(rows)]))
             k += len(rows)
     ws.flush()
+
+
+def rescore_with_baseline(ws: Workspace, run_id: int, face: int, t0: float, t1: float) -> int:
+    """Re-score a run with a reviewer-marked neutral segment of one face as its baseline.
+
+    Returns the number of usable frames in the segment; raises ``VigilError`` when it has none.
+    Other faces keep their estimated baselines. Nothing is decoded again.
+    """
+    base = baseline_from_sample(runs.raw_between(ws, run_id, face, t0, t1))
+    if base is None:
+        raise VigilError(f"no usable frames of face {face} between {t0:.2f} s and {t1:.2f} s to use as a baseline")
+    finalize(ws, run_id, {face: base})
+    ws.audit("baseline.set", runs.get_run(ws, run_id)["case_id"],
+             {"run_id": run_id, "face": face, "t0": t0, "t1": t1})
+    return len(runs.raw_between(ws, run_id, face, t0, t1))

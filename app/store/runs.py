@@ -126,6 +126,13 @@ def raw_sample(ws: Workspace, run_id: int, face: int, limit: int = 5000) -> list
     return [r[0] for r in ws.db.execute(sql, [run_id, face, step])]
 
 
+def raw_between(ws: Workspace, run_id: int, face: int, t0: float, t1: float) -> list[bytes]:
+    """Raw feature blobs of a face's usable frames between two times (a reviewer's baseline segment)."""
+    return [r[0] for r in ws.db.execute(
+        "select raw from frames where run_id = ? and face = ? and usable = 1 and t_sec between ? and ? order by frame",
+        [run_id, face, t0, t1])]
+
+
 def face_rows(ws: Workspace, run_id: int, face: int, columns: Sequence[str], chunk: int = 5000
               ) -> Iterator[list[dict[str, Any]]]:
     """Rows of one face in frame order, ``chunk`` at a time (memory stays flat)."""
