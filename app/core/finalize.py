@@ -11,7 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from app.core.analysers.au import AU_NAMES, LATERAL_AUS, RAW_NAMES, estimate_baseline, intensities
-from app.core.analysers.expression import CNN_NAMES, EXPRESSIONS, fuse
+from app.core.analysers.columns import CNN_NAMES, EXPRESSIONS
+from app.core.analysers.expression import fuse
 
 _BLINK = (RAW_NAMES.index("eyeBlinkLeft"), RAW_NAMES.index("eyeBlinkRight"))
 SCORE_COLUMNS: tuple[str, ...] = AU_NAMES + tuple(f"{a}_asym" for a in LATERAL_AUS) + EXPRESSIONS + ("blink",)

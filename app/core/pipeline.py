@@ -143,10 +143,16 @@ def run(
     lm = landmarker or FaceLandmarker(max_faces=config.max_faces)
     warm = max(0, start - WARMUP_FRAMES * config.stride)
     reader = iter_frames(path, start=warm, stride=config.stride)
+
+    def detected(frames: Iterator[VideoFrame]) -> Iterator[tuple[VideoFrame, list[FaceObservation]]]:
+        for frame in frames:
+            yield frame, lm.detect(frame.image, frame.t)
+
     try:
         pending: list[tuple[VideoFrame, list[_Face]]] = []
-        for frame in prefetch(reader):
-            faces = lm.detect(frame.image, frame.t)
+        # Three stages on three threads: decoding, the landmarker (C++, mostly outside the GIL),
+        # and everything else here, so the analysers overlap the landmarker on a 2-core machine.
+        for frame, faces in prefetch(detected(prefetch(reader)), maxsize=4):
             if frame.index < start:
                 continue  # warm-up only: lets video-mode tracking settle as in an uninterrupted run
             ids = tracker.assign(frame.index, faces)

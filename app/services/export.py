@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 from app.core.analysers.au import AU_NAMES, LATERAL_AUS
-from app.core.analysers.expression import EXPRESSIONS
+from app.core.analysers.columns import EXPRESSIONS
 from app.core.errors import VigilError
 from app.store import runs
 from app.store.workspace import Workspace

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import sqlite_utils
 
 from app.core.analysers.au import AU_NAMES, LATERAL_AUS
-from app.core.analysers.expression import CNN_NAMES, EXPRESSIONS
+from app.core.analysers.columns import CNN_NAMES, EXPRESSIONS
 
 
 def _v1(db: sqlite_utils.Database) -> None:

@@ -24,19 +24,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["FER_CLASSES", "INPUT_SIZE", "ExpressionCNN", "MiniXception", "tf_same_pads"]
+from app.core.analysers.columns import FER_CLASSES  # output order: fer's angry..neutral
 
-#: Output classes, in the model's (and ``fer``'s) order: angry, disgust, fear, happy, sad,
-#: surprise, neutral.
-FER_CLASSES: tuple[str, ...] = (
-    "anger",
-    "disgust",
-    "fear",
-    "happiness",
-    "sadness",
-    "surprise",
-    "neutral",
-)
+__all__ = ["FER_CLASSES", "INPUT_SIZE", "ExpressionCNN", "MiniXception", "tf_same_pads"]
 
 #: Side of the square grey input crop, in pixels.
 INPUT_SIZE = 64

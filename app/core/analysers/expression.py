@@ -21,15 +21,12 @@ import math
 import cv2
 import numpy as np
 
-from app.core.analysers._mini_xception import FER_CLASSES, ExpressionCNN
+from app.core.analysers._mini_xception import ExpressionCNN
+from app.core.analysers.columns import CNN_NAMES, EXPRESSIONS, FER_CLASSES
 from app.core.analysers.au import AU_NAMES, LATERAL_AUS
 from app.core.analysers.base import FaceBatch
 from app.core.models import model_path
 
-EXPRESSIONS: tuple[str, ...] = (
-    "neutral", "happiness", "sadness", "surprise", "fear", "disgust", "anger", "contempt",
-)
-CNN_NAMES: tuple[str, ...] = tuple(f"cnn_{c}" for c in FER_CLASSES)
 
 PROTOTYPES: dict[str, dict[str, float]] = {
     "happiness": {"AU06": .4, "AU12": .6},
