@@ -7,7 +7,6 @@ silent fallback. Nothing is ever downloaded.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -78,8 +77,3 @@ def run_record(names: list[str]) -> list[dict[str, str]]:
         {"name": n, "version": entries[n].version, "sha256": entries[n].sha256, "licence": entries[n].licence}
         for n in names
     ]
-
-
-def sha256_bytes(data: bytes) -> str:
-    """sha256 hex digest of an in-memory buffer."""
-    return hashlib.sha256(data).hexdigest()

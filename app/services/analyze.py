@@ -16,7 +16,7 @@ from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, sc
 from app.core.analysers.au import blink_mask
 from app.core.errors import CaseNotFound, VigilError
 from app.core.media import probe
-from app.core.models import run_record
+from app.core.models import model_path, run_record
 from app.store import runs
 from app.store.workspace import Workspace
 
@@ -58,6 +58,8 @@ def analyze_video(
     """
     config = config or pipeline.PipelineConfig()
     info = probe(str(path))
+    for name in config.model_names():  # a missing or altered model stops us before anything is written
+        model_path(name)
     params = config.params()
     case_id: int | None = ws.find_case(case_name)["id"] if case_name and _case_exists(ws, case_name) else None
     known = ws.media_by_sha(info.sha256, case_id)
@@ -71,6 +73,7 @@ def analyze_video(
         step = math.lcm(config.stride, config.cnn_stride)
         case_id, run_id = run["case_id"], run["id"]
         start = (run["last_frame"] + 1) // step * step
+        runs.delete_from(ws, run_id, start)
         tracker = _restore_tracker(ws, run_id)
         runs.set_status(ws, run_id, "running", f"resumed at frame {start}")
     else:

@@ -65,6 +65,15 @@ def write_batch(ws: Workspace, run_id: int, rows: Sequence[dict[str, Any]], mesh
     return ws.submit(_write)
 
 
+def delete_from(ws: Workspace, run_id: int, frame: int) -> None:
+    """Drop a run's rows from ``frame`` on, before they are analysed again on resume."""
+    def _write(db: sqlite_utils.Database) -> None:
+        with db.atomic():
+            db.execute("delete from frames where run_id = ? and frame >= ?", [run_id, frame])
+            db.execute("delete from meshes where run_id = ? and frame >= ?", [run_id, frame])
+    ws.write(_write)
+
+
 def frames_before(ws: Workspace, run_id: int, frame: int) -> int:
     """How many distinct frames of a run are stored before ``frame``."""
     return ws.db.execute("select count(distinct frame) from frames where run_id = ? and frame < ?",
