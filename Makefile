@@ -6,8 +6,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages: PortAudio and XCB libraries for Qt/audio, Xvfb for a virtual screen,
-# espeak-ng and ffmpeg for the test media, poppler-utils to render report PDFs.
-APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb espeak-ng ffmpeg poppler-utils
+# espeak-ng, ffmpeg and pocketsphinx-testdata (LibriVox speech) for the tests, poppler-utils for PDFs.
+APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb espeak-ng ffmpeg poppler-utils pocketsphinx-testdata
 
 .PHONY: run test lint bench system-packages clean
 

@@ -1,0 +1,1 @@
+"""Voice analysis: audio in, voice activity, utterances and speakers, transcript, features, scores."""
