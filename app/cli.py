@@ -13,6 +13,8 @@ import json
 import logging
 import signal
 import sys
+import threading
+from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
@@ -44,25 +46,37 @@ def _workspace(args: argparse.Namespace) -> Any:
     return Workspace.open(args.workspace or default_workspace())
 
 
-class _ProgressBar:
-    """A rich progress bar on stderr, shown from the first progress report (not for a bad input)."""
+class _Progress:
+    """Rich progress bars on stderr, one per task, each shown from its first report.
 
-    def __init__(self, label: str) -> None:
-        self.label, self.bar, self.task = label, None, None
+    Nothing is drawn for a bad input, which fails before any progress is reported.
+    """
 
-    def __call__(self, done: int, total: int, t: float) -> None:
-        if self.bar is None:
-            from rich.console import Console
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    def __init__(self) -> None:
+        self.bar = None
+        self.tasks: dict[str, Any] = {}
+        self._lock = threading.Lock()
 
-            self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                TextColumn("{task.completed}/{task.total} frames"), TimeElapsedColumn(),
-                                TextColumn("ETA"), TimeRemainingColumn(), console=Console(stderr=True))
-            self.bar.start()
-            self.task = self.bar.add_task(self.label, total=total)
-        self.bar.update(self.task, completed=done, total=max(total, done))
+    def reporter(self, label: str, unit: str) -> Callable[[int, int, float], None]:
+        """A progress callback for one task (thread-safe: voice reports from a worker)."""
+        def report(done: int, total: int, t: float) -> None:
+            with self._lock:
+                if self.bar is None:
+                    from rich.console import Console
+                    from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
+                                               TimeRemainingColumn)
 
-    def __enter__(self) -> _ProgressBar:
+                    self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
+                                        TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
+                                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                        console=Console(stderr=True))
+                    self.bar.start()
+                if label not in self.tasks:
+                    self.tasks[label] = self.bar.add_task(label, total=total, unit=unit)
+                self.bar.update(self.tasks[label], completed=done, total=max(total, done))
+        return report
+
+    def __enter__(self) -> _Progress:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -71,38 +85,70 @@ class _ProgressBar:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Analyse a video into a case and print the case id."""
+    """Analyse a recording (video and voice) into a case and print the case id."""
     from app.core.pipeline import PipelineConfig
-    from app.services.analyze import analyze_video
+    from app.services.session import analyze_media
+    from app.services.voice import VoiceConfig
 
     if args.max_faces < 1 or args.stride < 1:
         raise VigilError("--max-faces and --stride must be at least 1")
     config = PipelineConfig(max_faces=args.max_faces, stride=args.stride)
-    with _workspace(args) as ws, _ProgressBar(Path(args.video).name) as progress:
-        res = analyze_video(ws, args.video, args.case, config, progress)
+    voice = None if args.no_voice else VoiceConfig(language=args.language, asr_model=args.asr_model,
+                                                   transcript=args.transcript)
     name = Path(args.video).name
-    if res.status == "already":
-        print(f"{name}: already analysed in case {res.case_id} (same file, same settings)", file=sys.stderr)
-    else:
-        share = 100.0 * res.usable / res.frames if res.frames else 0.0
-        print(f"{name}: case {res.case_id}, {res.frames} frames analysed, {res.usable} with a usable face "
+    with _workspace(args) as ws, _Progress() as progress:
+        res = analyze_media(ws, args.video, args.case, config, voice,
+                            progress.reporter(f"{name} video", "frames"), progress.reporter(f"{name} voice", "utterances"))
+    v, a = res.video, res.voice
+    if v is not None and v.status == "already":
+        print(f"{name}: video already analysed in case {res.case_id} (same file, same settings)", file=sys.stderr)
+    elif v is not None:
+        share = 100.0 * v.usable / v.frames if v.frames else 0.0
+        print(f"{name}: case {res.case_id}, {v.frames} frames analysed, {v.usable} with a usable face "
               f"({share:.0f}%)", file=sys.stderr)
-    if res.note and res.status != "already":
-        print(f"{name}: note: {res.note}", file=sys.stderr)
+        if v.note:
+            print(f"{name}: note: {v.note}", file=sys.stderr)
+    if a is not None:
+        what = "already analysed" if a.status == "already" else f"{a.utterances} utterances"
+        print(f"{name}: voice: {what}" + (f" ({a.note})" if a.note else ""), file=sys.stderr)
+    for note in res.notes:
+        print(f"{name}: note: {note}", file=sys.stderr)
     print(res.case_id)
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Write the requested exports of a case."""
-    from app.services.export import frames_csv
+    """Write the requested exports of a case (several in one call)."""
+    from app.services import export
 
-    if not args.frames_csv:
+    outputs = [(args.frames_csv, export.frames_csv), (args.utterances_csv, export.utterances_csv),
+               (args.features_csv, export.features_csv)]
+    outputs = [(path, fn) for path, fn in outputs if path]
+    if not outputs:
         raise VigilError("nothing to export: give at least one output, e.g. --frames-csv PATH")
     with _workspace(args) as ws:
         case = ws.find_case(args.case)
-        n = frames_csv(ws, case["id"], args.frames_csv)
-        print(f"{args.frames_csv}: {n} rows", file=sys.stderr)
+        for path, fn in outputs:
+            n = fn(ws, case["id"], path)
+            print(f"{path}: {n} rows", file=sys.stderr)
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Fit the deception-risk model on the institution's own labelled cases."""
+    from app.services.calibrate import calibrate
+
+    with _workspace(args) as ws:
+        report = calibrate(ws, args.labels, args.outcome_threshold)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        print(f"calibrated on {report['cases']} cases ({report['bad']} bad, {report['good']} good)")
+        print(f"cross-validated ROC AUC {report['cv_auc']:.3f}; Spearman rho vs outcome "
+              f"{report['spearman_rho'] if report['spearman_rho'] is not None else 'n/a'}")
+        print(f"saved as '{report['version']}'; later analyses use it")
+        for k, w in sorted(report["weights"].items(), key=lambda kv: -abs(kv[1])):
+            print(f"  {k:28} {w:+.3f}")
     return 0
 
 
@@ -155,6 +201,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
     height = 720 if args.hd else args.height
     fps = 30 if args.hd else args.fps
     print("benchmarking (each stage runs the whole clip)…", file=sys.stderr)
+    if args.voice:
+        from app.services.bench import format_voice_report, run_voice_bench
+
+        r = run_voice_bench(args.video, args.asr_model)
+        print(to_json(r) if args.json else format_voice_report(r))
+        return 0
     r = run_bench(args.video, height, fps, args.loop, PipelineConfig(cnn_stride=args.cnn_stride))
     print(to_json(r) if args.json else format_report(r))
     return 0
@@ -176,12 +228,18 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--max-faces", type=int, default=1, metavar="N", help="faces to track per frame (default 1)")
     a.add_argument("--stride", type=int, default=1, metavar="N", help="analyse every Nth frame (default 1: all)")
     a.add_argument("--no-voice", action="store_true", help="skip voice analysis")
+    a.add_argument("--language", choices=("zh", "en"), help="force the transcript language (default: detect)")
+    a.add_argument("--asr-model", choices=("whisper-base", "whisper-tiny.en"), default="whisper-base",
+                   help="speech recognition model (tiny.en: faster, English only)")
+    a.add_argument("--transcript", metavar="SRT|VTT", help="use this subtitle file instead of speech recognition")
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("export", help="export a case (several outputs may be given at once)")
     e.add_argument("case", metavar="CASE", help="case id, name, or 'latest'")
     ws(e)
     e.add_argument("--frames-csv", metavar="PATH", help="per-frame face, AU and expression table")
+    e.add_argument("--utterances-csv", metavar="PATH", help="per-utterance transcript, arousal and risk")
+    e.add_argument("--features-csv", metavar="PATH", help="per-utterance acoustic (ac_*) and text (tx_*) features")
     e.set_defaults(func=cmd_export)
 
     c = sub.add_parser("cases", help="list the cases in a workspace")
@@ -194,6 +252,14 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_models)
 
+    k = sub.add_parser("calibrate", help="fit the risk model on your own labelled cases (needs >= 20)")
+    k.add_argument("--labels", required=True, metavar="CSV", help="columns: case, and label (0/1) or outcome")
+    k.add_argument("--outcome-threshold", type=float, default=30.0, metavar="N",
+                   help="outcome above N counts as bad (default 30, e.g. days overdue)")
+    ws(k)
+    k.add_argument("--json", action="store_true")
+    k.set_defaults(func=cmd_calibrate)
+
     b = sub.add_parser("bench", help="measure speed and memory on a video (default: bundled real clip)")
     b.add_argument("video", nargs="?", metavar="VIDEO")
     b.add_argument("--json", action="store_true")
@@ -202,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--fps", type=int, help="re-encode to this frame rate first")
     b.add_argument("--loop", type=int, default=0, metavar="N", help="also compare peak memory of the clip x N vs once")
     b.add_argument("--cnn-stride", type=int, default=3, metavar="N", help="expression CNN every Nth frame")
+    b.add_argument("--voice", action="store_true", help="benchmark voice analysis instead (VAD, ASR, features)")
+    b.add_argument("--asr-model", choices=("whisper-base", "whisper-tiny.en"), default="whisper-base")
     b.set_defaults(func=cmd_bench)
     return p
 

@@ -85,3 +85,57 @@ def face_noface(pyfeat_media: Path) -> Path:
 def talking_head(pyfeat_media: Path) -> Path:
     """WolfgangLanger_Pexels.mp4: 20 s, 640x360, one man talking and smiling."""
     return pyfeat_media / "WolfgangLanger_Pexels.mp4"
+
+
+LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
+
+
+def _need(tool: str) -> None:
+    import shutil
+
+    if shutil.which(tool) is None:
+        pytest.skip(f"needs {tool} (Debian package; `make test` installs it)")
+
+
+@pytest.fixture(scope="session")
+def interview_clip(tmp_path_factory: pytest.TempPathFactory, talking_head: Path) -> Path:
+    """A short mock interview: the talking-head video with a two-voice dialogue as its audio.
+
+    The interviewer is espeak-ng asking questions; the applicant's answers are real LibriVox read
+    speech (Debian's pocketsphinx-testdata). Layout: Q1 A1 ... Q4 A4 with 0.6-1.05 s gaps.
+    """
+    import subprocess
+    import wave
+
+    import numpy as np
+
+    _need("espeak-ng")
+    _need("ffmpeg")
+    if not LIBRIVOX.is_dir():
+        pytest.skip("needs Debian's pocketsphinx-testdata (LibriVox speech); `make test` installs it")
+    d = tmp_path_factory.mktemp("interview")
+    questions = ["What is your monthly income?", "Where do you work now?", "Have you taken any other loans?",
+                 "Why do you need this loan?"]
+    answers = sorted(LIBRIVOX.glob("*.wav"))[:4]
+    sr, parts = 16000, []
+
+    def read(path: Path) -> np.ndarray:
+        raw = subprocess.run(["ffmpeg", "-v", "error", "-i", str(path), "-ac", "1", "-ar", str(sr), "-f", "s16le", "-"],
+                             capture_output=True, check=True).stdout
+        return np.frombuffer(raw, np.int16)
+
+    for k, (q, a) in enumerate(zip(questions, answers)):
+        qwav = d / f"q{k}.wav"
+        subprocess.run(["espeak-ng", "-v", "en-us+m3", "-p", "70", "-s", "165", "-w", str(qwav), q], check=True)
+        parts += [np.zeros(int(0.5 * sr), np.int16), read(qwav), np.zeros(int((0.6 + 0.15 * k) * sr), np.int16),
+                  read(a)]
+    parts.append(np.zeros(int(0.5 * sr), np.int16))
+    audio = d / "dialogue.wav"
+    with wave.open(str(audio), "wb") as w:
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(sr)
+        w.writeframes(np.concatenate(parts).tobytes())
+    out = d / "interview.mp4"
+    subprocess.run(["ffmpeg", "-v", "error", "-y", "-stream_loop", "-1", "-i", str(talking_head), "-i", str(audio),
+                    "-map", "0:v", "-map", "1:a", "-shortest", "-c:v", "libx264", "-preset", "veryfast",
+                    "-c:a", "aac", str(out)], check=True)
+    return out

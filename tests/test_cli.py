@@ -323,7 +323,7 @@ def _latest_run_frames(ws: Path) -> int:
     try:
         con = db_ro(ws)
         try:
-            run = con.execute("select id from runs order by id desc limit 1").fetchone()
+            run = con.execute("select id from runs where kind = 'video' order by id desc limit 1").fetchone()
             return con.execute("select count(*) from frames where run_id = ?", run).fetchone()[0] if run else 0
         finally:
             con.close()
@@ -357,7 +357,7 @@ def _interrupt(ws: Path, video: Path, sig: int, after_rows: int) -> tuple[subpro
 def _run_state(ws: Path) -> tuple[list[tuple[Any, ...]], list[int], list[tuple[int, int, int]]]:
     con = db_ro(ws)
     try:
-        run_rows = con.execute("select id, status, frames_done, last_frame, note from runs order by id").fetchall()
+        run_rows = con.execute("select id, status, frames_done, last_frame, note from runs where kind = 'video' order by id").fetchall()
         frames = [r[0] for r in con.execute("select distinct frame from frames order by frame")]
         dupes = con.execute("select frame, face, count(*) from frames group by run_id, frame, face "
                             "having count(*) > 1").fetchall()

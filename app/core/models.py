@@ -7,6 +7,7 @@ silent fallback. Nothing is ever downloaded.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from dataclasses import dataclass
 from functools import lru_cache
@@ -14,7 +15,7 @@ from pathlib import Path
 
 from app.core.errors import ModelError
 from app.core.media.probe import file_sha256
-from app.paths import models_dir
+from app.paths import models_dir, user_cache_dir
 
 
 @dataclass(frozen=True)
@@ -33,8 +34,30 @@ class ModelEntry:
 
     @property
     def path(self) -> Path:
-        """Absolute path of the model file."""
+        """Absolute path of the model file.
+
+        ``file`` is relative to ``models/``, or ``pkg:PACKAGE/REL/PATH`` for a file shipped inside an
+        installed Python package (see :func:`package_file`).
+        """
+        if self.file.startswith("pkg:"):
+            return package_file(self.file[len("pkg:"):])
+        if self.file.startswith("assembled:"):  # built once from carrier packages into the user cache
+            return user_cache_dir() / "models" / self.file[len("assembled:"):]
         return models_dir() / self.file
+
+
+def package_file(spec: str) -> Path:
+    """``PACKAGE/REL/PATH`` -> that file inside the installed top-level package ``PACKAGE``.
+
+    The package is located with :func:`importlib.util.find_spec`, which does not import it (importing
+    e.g. ``silero_vad`` would pull in torch). When it is not installed the path returned does not
+    exist, so :func:`verify` reports ``"missing"``.
+    """
+    package, _, rel = spec.partition("/")
+    found = importlib.util.find_spec(package)
+    if found is None or not found.submodule_search_locations:
+        return Path(f"<package {package} not installed>") / rel
+    return Path(next(iter(found.submodule_search_locations))) / rel
 
 
 def load_manifest() -> dict[str, ModelEntry]:
@@ -51,6 +74,22 @@ def load_manifest() -> dict[str, ModelEntry]:
 
 
 def verify(entry: ModelEntry) -> str:
+    """Return ``"ok"``, ``"missing"`` or ``"sha256 mismatch"`` for a model file.
+
+    An ``assembled:`` model is (re)built from its carrier packages first when needed.
+    """
+    if entry.file.startswith("assembled:"):
+        from app.core.voice.whisper_models import assembled_model
+
+        try:
+            assembled_model(entry.name)
+        except ModelError as exc:
+            return str(exc)
+        return "ok"
+    return _verify_file(entry)
+
+
+def _verify_file(entry: ModelEntry) -> str:
     """Return ``"ok"``, ``"missing"`` or ``"sha256 mismatch"`` for a model file."""
     if not entry.path.is_file():
         return "missing"

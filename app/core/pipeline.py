@@ -148,11 +148,14 @@ def run(
         for frame in frames:
             yield frame, lm.detect(frame.image, frame.t)
 
+    # Three stages on three threads: decoding, the landmarker (C++, mostly outside the GIL), and
+    # everything else here, so the analysers overlap the landmarker on a 2-core machine. Only the
+    # thread that iterates a stage may close it, so on the way out we close the outer stage, which
+    # stops and joins its thread, which closes the inner one, which closes the reader.
+    stream = prefetch(detected(prefetch(reader)), maxsize=4)
     try:
         pending: list[tuple[VideoFrame, list[_Face]]] = []
-        # Three stages on three threads: decoding, the landmarker (C++, mostly outside the GIL),
-        # and everything else here, so the analysers overlap the landmarker on a 2-core machine.
-        for frame, faces in prefetch(detected(prefetch(reader)), maxsize=4):
+        for frame, faces in stream:
             if frame.index < start:
                 continue  # warm-up only: lets video-mode tracking settle as in an uninterrupted run
             ids = tracker.assign(frame.index, faces)
@@ -170,10 +173,10 @@ def run(
         if pending:
             yield _finish(pending, analysers, tracker, config.keep_mesh)
     finally:
+        stream.close()
         if report is not None:
             report.frames_read = reader.frames_read
             report.ended_early, report.end_note = reader.ended_early, reader.end_note
-        reader.close()
         if own:
             lm.close()
 

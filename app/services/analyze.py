@@ -15,7 +15,7 @@ from app.core.face.tracker import FaceTracker, Track, face_order
 from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, score_rows
 from app.core.analysers.au import blink_mask
 from app.core.errors import CaseNotFound, VigilError
-from app.core.media import probe
+from app.core.media import MediaInfo, probe
 from app.core.models import model_path, run_record
 from app.store import runs
 from app.store.workspace import Workspace
@@ -43,6 +43,33 @@ def _restore_tracker(ws: Workspace, run_id: int) -> FaceTracker:
     return tracker
 
 
+@dataclass
+class Registered:
+    """A media file known to the workspace: its probe, case and media ids."""
+
+    info: MediaInfo
+    case_id: int
+    media_id: int
+
+
+def register(ws: Workspace, path: str | Path, case_name: str | None, model_names: list[str],
+             require_video: bool = True) -> Registered:
+    """Probe the file, check the models, and find or create its case and media rows.
+
+    Bad input and altered models raise before anything is written.
+    """
+    info = probe(str(path), require_video=require_video)
+    for name in model_names:
+        model_path(name)
+    case_id: int | None = ws.find_case(case_name)["id"] if case_name and _case_exists(ws, case_name) else None
+    known = ws.media_by_sha(info.sha256, case_id)
+    if known:
+        return Registered(info, known[0]["case_id"], known[0]["id"])
+    if case_id is None:
+        case_id = ws.create_case(case_name or Path(path).stem)
+    return Registered(info, case_id, ws.add_media(case_id, info.to_dict()))
+
+
 def analyze_video(
     ws: Workspace,
     path: str | Path,
@@ -50,6 +77,7 @@ def analyze_video(
     config: pipeline.PipelineConfig | None = None,
     progress: Progress | None = None,
     cancel: Callable[[], bool] | None = None,
+    reg: Registered | None = None,
 ) -> AnalyzeResult:
     """Analyse ``path`` into the workspace, resuming an unfinished run of the same media.
 
@@ -57,13 +85,10 @@ def analyze_video(
     :class:`~app.core.errors.VigilError` for bad input.
     """
     config = config or pipeline.PipelineConfig()
-    info = probe(str(path))
-    for name in config.model_names():  # a missing or altered model stops us before anything is written
-        model_path(name)
+    reg = reg or register(ws, path, case_name, config.model_names())
+    info, case_id = reg.info, reg.case_id
     params = config.params()
-    case_id: int | None = ws.find_case(case_name)["id"] if case_name and _case_exists(ws, case_name) else None
-    known = ws.media_by_sha(info.sha256, case_id)
-    run = runs.latest_run(ws, known[0]["id"], params) if known else None
+    run = runs.latest_run(ws, reg.media_id, params)
     if run is not None and run["status"] == "completed":
         return AnalyzeResult(run["case_id"], run["id"], "already", run["frames_done"], "already analysed",
                              runs.usable_frames(ws, run["id"]))
@@ -71,16 +96,13 @@ def analyze_video(
         # Resume at a frame where the expression CNN runs, so the rows after it are the rows an
         # uninterrupted run would have written (the few frames re-analysed are replaced).
         step = math.lcm(config.stride, config.cnn_stride)
-        case_id, run_id = run["case_id"], run["id"]
+        run_id = run["id"]
         start = (run["last_frame"] + 1) // step * step
         runs.delete_from(ws, run_id, start)
         tracker = _restore_tracker(ws, run_id)
         runs.set_status(ws, run_id, "running", f"resumed at frame {start}")
     else:
-        if case_id is None:
-            case_id = ws.create_case(case_name or Path(path).stem)
-        media_id = known[0]["id"] if known else ws.add_media(case_id, info.to_dict())
-        run_id = runs.start_run(ws, case_id, media_id, params, run_record(config.model_names()), __version__)
+        run_id = runs.start_run(ws, case_id, reg.media_id, params, run_record(config.model_names()), __version__)
         start, tracker = 0, FaceTracker()
 
     total = info.frame_count or int(round(info.duration_s * info.fps))

@@ -41,8 +41,23 @@ def default_video() -> Path:
     return resources_dir() / "sample" / "talking_head.mp4"
 
 
+def default_speech() -> Path:
+    """The bundled read-speech sample (LibriVox, public domain, 28 s)."""
+    return resources_dir() / "sample" / "speech_en.flac"
+
+
 def peak_rss_mb() -> float:
-    """Peak resident memory of this process in MiB (Linux reports KiB)."""
+    """Peak resident memory of this process in MiB.
+
+    On Linux this is VmHWM from /proc/self/status: ``ru_maxrss`` survives ``execve``, so a child
+    started by the benchmark would report its parent's peak instead of its own.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
@@ -154,3 +169,58 @@ def format_report(r: dict[str, Any]) -> str:
 def to_json(r: dict[str, Any]) -> str:
     """JSON report."""
     return json.dumps(r, indent=2)
+
+
+def run_voice_bench(media: Path | None = None, asr_model: str = "whisper-base") -> dict[str, Any]:
+    """Voice pipeline speed on ``media`` (default: the bundled read-speech sample).
+
+    ``voice_realtime_factor`` is audio seconds analysed per wall-clock second for the whole voice
+    analysis (VAD, speaker turns, speech recognition, acoustic and text features, scores, writes);
+    the stage figures are measured separately on the same audio, warm.
+    """
+    from app.core.voice.acoustic import acoustic_features
+    from app.core.voice.audio import load_audio
+    from app.core.voice.turns import utterances
+    from app.core.voice.vad import speech_segments
+    from app.services.voice import VoiceConfig, analyze_voice
+
+    src = Path(media) if media else default_speech()
+    track = load_audio(str(src))
+    try:
+        t0 = time.perf_counter()
+        segs = speech_segments(track)
+        vad_s = time.perf_counter() - t0
+        utts = utterances(track, segs)
+        speech = sum(u.end - u.start for u in utts)
+        acoustic_features(track.slice(utts[0].start, utts[0].end), track.sr) if utts else None  # warm numba
+        t0 = time.perf_counter()
+        for u in utts:
+            acoustic_features(track.slice(u.start, u.end), track.sr)
+        ac_s = time.perf_counter() - t0
+        duration = track.duration_s
+    finally:
+        track.close()
+    config = VoiceConfig(asr_model=asr_model)
+    with tempfile.TemporaryDirectory() as tmp, Workspace.open(Path(tmp) / "bench.db") as ws:
+        case_id = ws.create_case("bench")
+        media_id = ws.add_media(case_id, {"path": str(src), "sha256": "bench", "has_audio": 1})
+        t0 = time.perf_counter()
+        res = analyze_voice(ws, case_id, media_id, src, config)
+        total = time.perf_counter() - t0
+    return {"media": str(src), "audio_s": round(duration, 2), "speech_s": round(speech, 2),
+            "utterances": res.utterances, "asr_model": asr_model,
+            "vad_realtime_factor": round(duration / max(vad_s, 1e-9), 1),
+            "acoustic_realtime_factor": round(speech / max(ac_s, 1e-9), 1),
+            "voice_wall_s": round(total, 2), "voice_realtime_factor": round(duration / total, 2),
+            "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def format_voice_report(r: dict[str, Any]) -> str:
+    """Human-readable voice bench report."""
+    return "\n".join([
+        f"media            {r['media']} ({r['audio_s']} s audio, {r['speech_s']} s speech, {r['utterances']} utterances)",
+        f"VAD              {r['vad_realtime_factor']:8.1f}x real time",
+        f"acoustic feats   {r['acoustic_realtime_factor']:8.1f}x real time (of speech)",
+        f"whole voice run  {r['voice_wall_s']:8.2f} s  = {r['voice_realtime_factor']:.2f}x real time  (target >= 2x)"
+        f"  [{r['asr_model']}]",
+        f"peak RSS         {r['peak_rss_mb']:.0f} MiB"])

@@ -51,3 +51,67 @@ def frames_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
     except OSError as exc:
         raise VigilError(f"{out}: cannot write the CSV ({exc.strerror or exc})") from exc
     return n
+
+
+UTTERANCE_COLUMNS: tuple[str, ...] = (
+    "start_s", "end_s", "speaker", "lang", "text", "arousal", "deception_risk",
+    "is_applicant", "is_baseline", "latency_s", "risk_model", "top_cues", "risk_words",
+)
+
+
+def _voice_run(ws: Workspace, case_id: int) -> dict:
+    run = runs.case_run(ws, case_id, kind="voice")
+    if run is None:
+        raise VigilError(f"case {case_id} has no voice analysis to export (analysed with --no-voice?)")
+    return run
+
+
+def utterances_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
+    """Write one row per utterance: times, speaker, language, text, scores and their top cues."""
+    import json
+
+    from app.core.voice.scoring import risk_words
+    from app.store import voice as vstore
+
+    run = _voice_run(ws, case_id)
+    n = 0
+    try:
+        with Path(out).open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(UTTERANCE_COLUMNS)
+            for u in vstore.utterances(ws, run["id"]):
+                ev = json.loads(u["evidence_json"] or "{}")
+                cues = "; ".join(f"{c['label']}: risk {c['contribution']:+.2f}" for c in ev.get("top_cues", []))
+                words = "; ".join(f"{h.get('text', h.get('term'))} [{h.get('category')}]"
+                                  for h in risk_words(ev.get("lexicon_hits", [])))
+                w.writerow([_fmt(u["start_s"]), _fmt(u["end_s"]), u["speaker"], u["lang"], u["text"],
+                            _fmt(u["arousal"]), _fmt(u["deception_risk"]), u["is_applicant"], u["is_baseline"],
+                            _fmt(u["latency_s"]), u["risk_model"], cues, words])
+                n += 1
+    except OSError as exc:
+        raise VigilError(f"{out}: cannot write the CSV ({exc.strerror or exc})") from exc
+    return n
+
+
+def features_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
+    """Write the wide feature table: one row per utterance, ``ac_*`` acoustic and ``tx_*`` text columns."""
+    import json
+
+    from app.core.voice.acoustic import ACOUSTIC_NAMES
+    from app.core.voice.text import TEXT_NAMES
+    from app.store import voice as vstore
+
+    run = _voice_run(ws, case_id)
+    cols = [f"ac_{n}" for n in ACOUSTIC_NAMES] + [f"tx_{n}" for n in TEXT_NAMES]
+    n = 0
+    try:
+        with Path(out).open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(["start_s", "end_s", "speaker", *cols])
+            for u in vstore.utterances(ws, run["id"]):
+                feats = {**json.loads(u["acoustic_json"] or "{}"), **json.loads(u["text_json"] or "{}")}
+                w.writerow([_fmt(u["start_s"]), _fmt(u["end_s"]), u["speaker"], *(_fmt(feats.get(c)) for c in cols)])
+                n += 1
+    except OSError as exc:
+        raise VigilError(f"{out}: cannot write the CSV ({exc.strerror or exc})") from exc
+    return n

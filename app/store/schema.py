@@ -55,5 +55,21 @@ def _v1(db: sqlite_utils.Database) -> None:
     db["media"].create_index(["sha256"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1]
+def _v2(db: sqlite_utils.Database) -> None:
+    """Voice: utterances with transcript, features, scores and evidence; calibrated risk models."""
+    db["utterances"].create(
+        {"run_id": int, "idx": int, "start_s": float, "end_s": float, "speaker": str, "channel": int,
+         "is_applicant": int, "is_baseline": int, "lang": str, "text": str, "words_json": str,
+         "latency_s": float, "arousal": float, "deception_risk": float, "risk_model": str,
+         "evidence_json": str, "acoustic_json": str, "text_json": str},
+        pk=("run_id", "idx"), foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["utterances"].create_index(["run_id", "start_s"])
+    db["risk_models"].create(
+        {"id": int, "created_at": str, "version": str, "n_cases": int, "cv_auc": float, "spearman": float,
+         "active": int, "model_json": str}, pk="id",
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
 SCHEMA_VERSION = len(MIGRATIONS)

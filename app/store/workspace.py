@@ -32,7 +32,10 @@ def now() -> str:
 
 
 def _connect(path: Path) -> sqlite_utils.Database:
-    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None)
+    # The reading connection is shared by the caller's threads (video and voice analysis run side by
+    # side); SQLite is built serialized here (sqlite3.threadsafety == 3), so that is safe. Writes
+    # still go through the one writer thread.
+    conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA busy_timeout = 30000")
     db.execute("PRAGMA foreign_keys = ON")

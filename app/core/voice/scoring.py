@@ -1,0 +1,184 @@
+"""Vocal arousal and deception-risk per utterance, relative to the applicant's own baseline.
+
+Voice-stress "lie detection" has weak scientific support: commercial voice-stress analysers did no
+better than chance in independent tests (US NIJ 2007; Harnsberger et al. 2009), and academic systems
+reach about 65-73% on lab-induced lies only when they also use the words (Columbia X-Cultural
+Deception corpus). So these scores measure *change against the person's own baseline*, show the
+cues behind them, and are a prompt for follow-up questions, never a verdict.
+
+**Baseline.** The utterances the reviewer marks as baseline, or by default the applicant's first
+three answers of at least one second. Each cue becomes a z-score against the baseline's mean and
+spread (the spread of all the applicant's utterances when the baseline is too short to have one),
+clipped to ±3.
+
+**Arousal** is the mean z-score of arousal-linked voice features (Scherer 2003; Juslin & Laukka
+2003; Schuller et al. 2013): higher pitch and pitch range, louder and more variable loudness, a
+flatter spectrum (higher alpha ratio, lower Hammarberg index), faster syllable rate.
+
+**Deception risk** (0-1) is a logistic model over baseline-relative cues with literature-informed
+default weights (DePaulo et al. 2003; Newman et al. 2003; Hauch et al. 2015; Vrij 2008), plus the
+lending-fraud lexicon, which counts absolutely. It is labelled ``uncalibrated`` until the
+institution fits it on its own outcomes with ``vigil calibrate``; the fitted model replaces the
+defaults (same cues, fitted weights) and is labelled with its version and cross-validated AUC.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+Z_CLIP = 3.0
+BASELINE_DEFAULT_N = 3
+BASELINE_MIN_S = 1.0
+
+
+@dataclass(frozen=True)
+class Cue:
+    """One input of the risk model: a feature, its default weight per baseline SD, and why."""
+
+    key: str
+    weight: float
+    label: str
+    source: str
+    relative: bool = True  # False: used as is (lexicon hits), not against the baseline
+
+
+AROUSAL_CUES: tuple[tuple[str, float], ...] = (
+    ("ac_f0_semitone_mean", 1.0),
+    ("ac_f0_semitone_sd", 0.5),
+    ("ac_loudness_mean", 1.0),
+    ("ac_loudness_sd", 0.5),
+    ("ac_alpha_ratio_mean", 0.5),
+    ("ac_hammarberg_mean", -0.5),
+    ("ac_syllable_rate", 0.5),
+)
+
+RISK_CUES: tuple[Cue, ...] = (
+    Cue("arousal", 0.25, "vocal arousal", "DePaulo et al. 2003 (pitch d=0.21, tension d=0.26)"),
+    Cue("ac_pause_ratio", 0.15, "pausing", "Vrij 2008; DePaulo et al. 2003 (non-ah disfluency)"),
+    Cue("latency_s", 0.15, "delay before answering", "Vrij 2008 (response latency in complex lies)"),
+    Cue("tx_hedge_rate", 0.2, "hedging (maybe, 可能, 好像)", "Hauch et al. 2015 (tentative words)"),
+    Cue("tx_certainty_rate", 0.15, "over-assurance (honestly, 说实话, 保证)", "DePaulo et al. 2003; Hauch et al. 2015"),
+    Cue("tx_negation_rate", 0.1, "negation", "Newman et al. 2003; Hauch et al. 2015"),
+    Cue("tx_first_singular_rate", -0.15, "self-reference (I, 我)", "Newman et al. 2003; Hauch et al. 2015 (g=-0.1)"),
+    Cue("tx_distancing_rate", 0.1, "distancing (he, they, 对方)", "Newman et al. 2003"),
+    Cue("tx_detail_rate", -0.2, "time, place and number detail", "Vrij 2008 (reality monitoring); Hauch et al. 2015"),
+    Cue("tx_filler_rate", 0.1, "fillers (um, 嗯, 那个)", "DePaulo et al. 2003"),
+    Cue("tx_self_correction_count", 0.1, "self-correction", "DePaulo et al. 2003 (word and phrase repetitions)"),
+    Cue("tx_evasion_count", 0.3, "evasive phrasing (I don't remember, 不记得)", "Vrij 2008; lender practice"),
+    Cue("tx_fraud_lexicon_score", 1.0, "lending-fraud slang (e.g. 撸口子, 包装流水)", "resources/lexicons/lending_fraud_*.tsv",
+        relative=False),
+)
+#: Lexicon categories shown to the reviewer as "risk words" (the others are context, kept in the evidence).
+RISK_WORD_GROUPS = {"fraud"}
+RISK_WORD_CATEGORIES = {"hedge", "certainty", "evasion", "self_correction", "filler", "negation"}
+DEFAULT_INTERCEPT = -1.6  # about 0.17 for an answer that looks exactly like the baseline
+
+
+def default_model() -> dict[str, Any]:
+    """The uncalibrated, literature-informed model."""
+    return {"version": "default-1 (uncalibrated)", "calibrated": False, "intercept": DEFAULT_INTERCEPT,
+            "weights": {c.key: c.weight for c in RISK_CUES}}
+
+
+@dataclass
+class Baseline:
+    """Mean and spread of each cue over the baseline utterances."""
+
+    mean: dict[str, float]
+    sd: dict[str, float]
+
+    def z(self, key: str, value: float | None) -> float:
+        """Clipped z-score of a value against the baseline (0 when either is undefined)."""
+        if value is None or not math.isfinite(value):
+            return 0.0
+        m, s = self.mean.get(key, math.nan), self.sd.get(key, math.nan)
+        if not (math.isfinite(m) and math.isfinite(s)) or s <= 0:
+            return 0.0
+        return float(np.clip((value - m) / s, -Z_CLIP, Z_CLIP))
+
+
+def _keys() -> list[str]:
+    return [k for k, _ in AROUSAL_CUES] + [c.key for c in RISK_CUES if c.relative and c.key != "arousal"]
+
+
+def default_baseline_indexes(utts: list[dict[str, Any]], applicant: str) -> list[int]:
+    """The applicant's first answers of at least a second: the default baseline."""
+    own = [i for i, u in enumerate(utts) if u["speaker"] == applicant and u["end_s"] - u["start_s"] >= BASELINE_MIN_S]
+    return own[:BASELINE_DEFAULT_N]
+
+
+def estimate_baseline(utts: list[dict[str, Any]], base_idx: list[int], applicant: str) -> Baseline:
+    """Baseline statistics from the chosen utterances (spread from all the applicant's if needed)."""
+    own = [u for u in utts if u["speaker"] == applicant] or utts
+    mean, sd = {}, {}
+    for key in _keys():
+        b = np.array([_value(utts[i], key) for i in base_idx], dtype=float)
+        a = np.array([_value(u, key) for u in own], dtype=float)
+        b, a = b[np.isfinite(b)], a[np.isfinite(a)]
+        mean[key] = float(np.mean(b)) if b.size else (float(np.median(a)) if a.size else math.nan)
+        spread = float(np.std(b)) if b.size >= 3 else math.nan
+        pooled = float(np.std(a)) if a.size >= 3 else math.nan
+        s = max(x for x in (spread, pooled, 0.0) if math.isfinite(x))
+        floor = 0.1 * abs(mean[key]) if math.isfinite(mean[key]) else 0.0
+        sd[key] = max(s, floor, 1e-6) if (math.isfinite(spread) or math.isfinite(pooled)) else math.nan
+    return Baseline(mean, sd)
+
+
+def _value(u: dict[str, Any], key: str) -> float:
+    v = u.get("features", {}).get(key, u.get(key))
+    return float(v) if v is not None else math.nan
+
+
+def cue_vector(u: dict[str, Any], base: Baseline) -> dict[str, float]:
+    """The model inputs of one utterance: arousal and baseline-relative z-scores (or raw values)."""
+    z = {k: base.z(k, _value(u, k)) for k, _ in AROUSAL_CUES}
+    weights = sum(abs(w) for _, w in AROUSAL_CUES)
+    out = {"arousal": sum(w * z[k] for k, w in AROUSAL_CUES) / weights}
+    for c in RISK_CUES:
+        if c.key == "arousal":
+            continue
+        v = _value(u, c.key)
+        out[c.key] = base.z(c.key, v) if c.relative else (v if math.isfinite(v) else 0.0)
+    return out
+
+
+def score(u: dict[str, Any], base: Baseline, model: dict[str, Any]) -> dict[str, Any]:
+    """Arousal, deception risk and the evidence behind them for one utterance."""
+    x = cue_vector(u, base)
+    weights = model["weights"]
+    contrib = {k: weights.get(k, 0.0) * x.get(k, 0.0) for k in weights}
+    logit = model["intercept"] + sum(contrib.values())
+    risk = 1.0 / (1.0 + math.exp(-logit))
+    cues = {c.key: c for c in RISK_CUES}
+    top = sorted((kv for kv in contrib.items() if abs(kv[1]) > 1e-9), key=lambda kv: -abs(kv[1]))[:5]
+    evidence = {
+        "model": model["version"], "calibrated": model.get("calibrated", False),
+        "top_cues": [{"cue": k, "label": describe(cues[k], x[k]) if k in cues else k, "contribution": round(c, 3),
+                      "input": round(x[k], 3), "value": _round(_value(u, k)),
+                      "baseline_mean": _round(base.mean.get(k))} for k, c in top],
+        "arousal_parts": {k: round(base.z(k, _value(u, k)), 2) for k, _ in AROUSAL_CUES},
+        "words": u.get("lexicon_hits", []),
+        "note": "a prompt for follow-up questions, not a finding of deception",
+    }
+    return {"arousal": round(x["arousal"], 3), "deception_risk": round(risk, 4), "risk_model": model["version"],
+            "evidence": evidence}
+
+
+def describe(cue: Cue, x: float) -> str:
+    """Plain-language reading of one cue's input, e.g. "more hedging than at baseline"."""
+    if not cue.relative:
+        return f"{cue.label}: {x:g}"
+    return f"{'more' if x > 0 else 'less'} {cue.label} than at baseline ({x:+.1f} SD)"
+
+
+def risk_words(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The lexicon hits a reviewer should see next to the risk score."""
+    return [h for h in hits if h.get("group") in RISK_WORD_GROUPS or h.get("category") in RISK_WORD_CATEGORIES]
+
+
+def _round(v: float | None) -> float | None:
+    return None if v is None or not math.isfinite(v) else round(float(v), 4)

@@ -1,0 +1,71 @@
+"""Analyse a whole recording: video and voice side by side, into one case.
+
+The video pipeline runs on the calling thread and voice analysis on a worker thread, so the wall
+time is close to the longer of the two, not their sum (the landmarker and speech recognition spend
+most of their time in native code outside the GIL). Either can be absent: a video without audio gets
+empty voice tracks and a note; an audio-only file gets no face tracks.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from app.core.pipeline import PipelineConfig
+from app.services.analyze import AnalyzeResult, Progress, analyze_video, register
+from app.services.voice import VoiceConfig, VoiceResult, analyze_voice
+from app.store.workspace import Workspace
+
+
+@dataclass
+class SessionResult:
+    """What :func:`analyze_media` did."""
+
+    case_id: int
+    video: AnalyzeResult | None
+    voice: VoiceResult | None
+    notes: list[str]
+
+
+def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
+                  video: PipelineConfig | None = None, voice: VoiceConfig | None = None,
+                  progress_video: Progress | None = None, progress_voice: Progress | None = None,
+                  cancel: Callable[[], bool] | None = None) -> SessionResult:
+    """Analyse video and voice of ``path`` concurrently; ``voice=None`` skips voice analysis.
+
+    A Ctrl-C during the video pass stops the voice worker too; both keep what they committed.
+    """
+    video = video or PipelineConfig()
+    names = video.model_names() + (voice.model_names() if voice else [])
+    reg = register(ws, path, case_name, names, require_video=False)
+    info = reg.info
+    notes: list[str] = []
+    stop = threading.Event()
+
+    def cancelled() -> bool:
+        return stop.is_set() or (cancel is not None and cancel())
+
+    vres: VoiceResult | None = None
+    future = None
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-voice")
+    try:
+        if voice is not None and info.has_audio:
+            future = pool.submit(analyze_voice, ws, reg.case_id, reg.media_id, path, voice, progress_voice, cancelled)
+        elif voice is not None:
+            notes.append("no audio track: voice timelines are empty")
+        ares = analyze_video(ws, path, case_name, video, progress_video, cancelled, reg) if info.has_video else None
+        if not info.has_video:
+            notes.append("audio only: no face tracks")
+        if future is not None:
+            vres = future.result()
+    except BaseException:
+        stop.set()
+        if future is not None:
+            future.result()  # let the voice worker mark its run interrupted before we leave
+        raise
+    finally:
+        pool.shutdown(wait=True)
+    return SessionResult(reg.case_id, ares, vres, notes)
