@@ -201,6 +201,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     height = 720 if args.hd else args.height
     fps = 30 if args.hd else args.fps
     print("benchmarking (each stage runs the whole clip)…", file=sys.stderr)
+    if args.session:
+        from app.services.bench import run_session_bench
+
+        if not args.video:
+            raise VigilError("--session needs a recording with video and audio, e.g. vigil bench --session interview.mp4")
+        print(to_json(run_session_bench(Path(args.video))))
+        return 0
     if args.voice:
         from app.services.bench import format_voice_report, run_voice_bench
 
@@ -270,6 +277,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--cnn-stride", type=int, default=3, metavar="N", help="expression CNN every Nth frame")
     b.add_argument("--voice", action="store_true", help="benchmark voice analysis instead (VAD, ASR, features)")
     b.add_argument("--asr-model", choices=("whisper-base", "whisper-tiny.en"), default="whisper-base")
+    b.add_argument("--session", action="store_true",
+                   help="time video alone, voice alone and both side by side on one recording")
     b.set_defaults(func=cmd_bench)
     return p
 

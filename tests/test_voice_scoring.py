@@ -148,3 +148,24 @@ def test_every_cue_is_a_real_feature() -> None:
     known = {f"ac_{n}" for n in ACOUSTIC_NAMES} | {f"tx_{n}" for n in TEXT_NAMES} | {"latency_s", "arousal"}
     missing = [k for k in KEYS + ["arousal"] if k not in known]
     assert not missing, f"scoring uses features that are not computed: {missing}"
+
+
+def test_reviewer_relabels_speakers_and_baseline(tmp_path: Path) -> None:
+    from app.services.voice import relabel
+
+    rng = np.random.default_rng(5)
+    with Workspace.open(tmp_path / "w.db") as ws:
+        case_id = _case(ws, "c", True, rng)
+        run = runs.case_run(ws, case_id, kind="voice")
+        before = {u["idx"]: u for u in vstore.utterances(ws, run["id"])}
+        assert [i for i, u in before.items() if u["is_baseline"]] == [0, 1, 2]
+        relabel(ws, run["id"], speakers={9: "B"}, applicant="A", baseline_idx=[3, 4, 5])
+        after = {u["idx"]: u for u in vstore.utterances(ws, run["id"])}
+        assert after[9]["speaker"] == "B" and not after[9]["is_applicant"]
+        assert [i for i, u in after.items() if u["is_baseline"]] == [3, 4, 5]
+        # The planted rise starts at utterance 3: with it as the baseline, later answers look calmer.
+        assert after[8]["deception_risk"] < before[8]["deception_risk"]
+        actions = [r["action"] for r in ws.db.query("select action from audit")]
+        assert "voice.relabel" in actions
+        with pytest.raises(VigilError, match="A or B"):
+            relabel(ws, run["id"], speakers={1: "C"})

@@ -60,11 +60,11 @@ def test_one_export_call_writes_frames_utterances_and_features(analysed: tuple[P
     assert starts == sorted(starts)
     # The applicant is the one who answers: the LibriVox reader, not the interviewer who asks.
     applicant = [u for u in utts if u["is_applicant"] == "1"]
-    assert applicant and all("?" not in u["text"] for u in applicant)
+    assert applicant and len({u["speaker"] for u in applicant}) == 1
     text = " ".join(u["text"].lower() for u in applicant)
     assert "dashwood" in text and "disposed" in text
-    asker = [u for u in utts if u["is_applicant"] == "0"]
-    assert any("income" in u["text"].lower() for u in asker)
+    asker = " ".join(u["text"].lower() for u in utts if u["is_applicant"] == "0")
+    assert "income" in asker and "loan" in asker and "dashwood" not in asker
     for u in applicant:
         assert 0.0 <= float(u["deception_risk"]) <= 1.0 and u["arousal"] != ""
         assert "uncalibrated" in u["risk_model"]

@@ -224,3 +224,39 @@ def format_voice_report(r: dict[str, Any]) -> str:
         f"whole voice run  {r['voice_wall_s']:8.2f} s  = {r['voice_realtime_factor']:.2f}x real time  (target >= 2x)"
         f"  [{r['asr_model']}]",
         f"peak RSS         {r['peak_rss_mb']:.0f} MiB"])
+
+
+def run_session_bench(media: Path) -> dict[str, Any]:
+    """Wall time of video alone, voice alone, and both side by side on one recording.
+
+    ``overlap_ratio`` = both / (video + voice): 1.0 would mean no overlap at all, 0.5 perfect overlap
+    of two equal halves.
+    """
+    from app.services.session import analyze_media
+    from app.services.voice import VoiceConfig
+
+    def timed(video: bool, voice: bool) -> float:  # video alone, or video and voice together
+        with tempfile.TemporaryDirectory() as tmp, Workspace.open(Path(tmp) / "b.db") as ws:
+            t0 = time.perf_counter()
+            if video and not voice:
+                analyze_video(ws, media, "bench", PipelineConfig())
+            else:
+                analyze_media(ws, media, "bench", PipelineConfig(), VoiceConfig())
+            return time.perf_counter() - t0
+
+    timed(True, True)  # warm caches (models, numba, the assembled Whisper model)
+    video_s = timed(True, False)
+    both_s = timed(True, True)
+    with tempfile.TemporaryDirectory() as tmp, Workspace.open(Path(tmp) / "b.db") as ws:
+        from app.services.analyze import register
+        from app.services.voice import analyze_voice
+
+        reg = register(ws, media, "bench", [], require_video=False)
+        t0 = time.perf_counter()
+        analyze_voice(ws, reg.case_id, reg.media_id, media, VoiceConfig())
+        voice_s = time.perf_counter() - t0
+    info = probe(str(media), require_video=False)
+    return {"media": str(media), "duration_s": round(info.duration_s, 2), "video_s": round(video_s, 2),
+            "voice_s": round(voice_s, 2), "both_s": round(both_s, 2),
+            "overlap_ratio": round(both_s / (video_s + voice_s), 3),
+            "realtime_factor": round(info.duration_s / both_s, 2), "peak_rss_mb": round(peak_rss_mb(), 1)}

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from app import __version__
+from app.core.errors import VigilError
 from app.core.voice import scoring
 from app.store import runs
 from app.store import voice as vstore
@@ -160,8 +161,8 @@ def _transcriber(track: Any, utts: list[Any], config: VoiceConfig, done: dict[in
     """A function giving (text, language, words) of utterance ``i``, from ASR or a subtitle file.
 
     Speech recognition detects the language once, on the longest utterances still to do (or takes
-    the stored language of a resumed run, or the forced one), then transcribes one utterance at a
-    time, so a stop loses at most the utterance in progress.
+    the stored language of a resumed run, or the forced one), then transcribes windows of about
+    24 s of consecutive utterances, so a stop loses at most the window in progress.
     """
     if config.transcript:
         from app.core.voice.asr import read_subtitles
@@ -187,18 +188,72 @@ def _transcriber(track: Any, utts: list[Any], config: VoiceConfig, done: dict[in
         sample = [track.slice(utts[i].start, utts[i].end) for i in todo]
         language = asr.detect_language(np.concatenate(sample)[: 30 * track.sr])[0] if sample else "en"
 
+    cache: dict[int, tuple[str, str, list[list[Any]]]] = {}
+
     def from_asr(i: int, y: Any) -> tuple[str, str, list[list[Any]]]:
-        tr = asr.transcribe(y, language=language)
-        off = utts[i].start
-        words = [[w.text, round(w.start + off, 3), round(w.end + off, 3), round(w.prob, 3)]
-                 for seg in tr.segments for w in seg.words]
-        return tr.text.strip(), tr.language, words
+        if i not in cache:
+            cache.update(_transcribe_window(asr, track, utts, i, done, language))
+        return cache.pop(i)
 
     return from_asr
 
 
+WINDOW_S = 24.0  # Whisper listens to 30 s at a time: short answers are transcribed together
+GAP_S = 0.4
+
+
+def _transcribe_window(asr: Any, track: Any, utts: list[Any], first: int, done: dict[int, Any],
+                       language: str) -> dict[int, tuple[str, str, list[list[Any]]]]:
+    """Transcribe utterance ``first`` and the following ones still to do, up to ~24 s of audio, in
+    one Whisper call (each call costs a 30 s window however short the audio), then hand each word
+    back to the utterance it falls in."""
+    group, total = [], 0.0
+    for i in range(first, len(utts)):
+        if i in done:
+            break
+        dur = utts[i].end - utts[i].start
+        if group and total + dur > WINDOW_S:
+            break
+        group.append(i)
+        total += dur + GAP_S
+    gap = np.zeros(int(GAP_S * track.sr), dtype=np.float32)
+    pieces, offsets, t = [], [], 0.0
+    for i in group:
+        y = track.slice(utts[i].start, utts[i].end)
+        offsets.append(t)
+        pieces += [y, gap]
+        t += len(y) / track.sr + GAP_S
+    tr = asr.transcribe(np.concatenate(pieces), language=language)
+    words: dict[int, list[list[Any]]] = {i: [] for i in group}
+    for seg in tr.segments:
+        for w in seg.words:
+            mid = (w.start + w.end) / 2.0
+            k = max(j for j in range(len(group)) if offsets[j] <= mid + 1e-6) if mid >= 0 else 0
+            i, off = group[k], offsets[k]
+            u = utts[i]
+            start = min(max(u.start + w.start - off, u.start), u.end)
+            end = min(max(u.start + w.end - off, start), u.end)
+            words[i].append([w.text, round(start, 3), round(end, 3), round(w.prob, 3)])
+    return {i: (_join_words([w[0] for w in words[i]], tr.language), tr.language, words[i]) for i in group}
+
+
+def _join_words(words: list[str], language: str) -> str:
+    """Words back into text: no spaces in Chinese; in English none before a word piece that
+    continues the previous word ("ill" + "-disposed", "don" + "'t")."""
+    if language == "zh":
+        return "".join(words).strip()
+    out = ""
+    for w in words:
+        out += w if (not out or w[:1] in "-'’,.;:?!%)") else " " + w
+    return out.strip()
+
+
 def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_idx: list[int] | None = None) -> None:
-    """Recompute arousal and risk for a voice run (new baseline, new applicant, or a calibrated model)."""
+    """Recompute arousal and risk for a voice run (new baseline, new applicant, or a calibrated model).
+
+    ``baseline_idx`` names the baseline utterances by their ``idx``; without it the reviewer's marked
+    ones are kept, or the default (the applicant's first answers) is used.
+    """
     utts = []
     for r in vstore.utterances(ws, run_id):
         feats = {**json.loads(r["acoustic_json"] or "{}"), **json.loads(r["text_json"] or "{}")}
@@ -209,10 +264,13 @@ def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_i
         return
     if applicant is None:
         applicant = next((u["speaker"] for u in utts if u["is_applicant"]), "A")
-    if baseline_idx is None:
+    if baseline_idx is None:  # positions in ``utts``, which is in time order
         marked = [k for k, u in enumerate(utts) if u["is_baseline"]]
-        baseline_idx = marked or scoring.default_baseline_indexes(utts, applicant)
-    base = scoring.estimate_baseline(utts, baseline_idx, applicant)
+        positions = marked or scoring.default_baseline_indexes(utts, applicant)
+    else:  # the caller names utterances by their idx
+        wanted = set(baseline_idx)
+        positions = [k for k, u in enumerate(utts) if u["idx"] in wanted]
+    base = scoring.estimate_baseline(utts, positions, applicant)
     model = vstore.active_risk_model(ws) or scoring.default_model()
     out = []
     for k, u in enumerate(utts):
@@ -220,5 +278,22 @@ def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_i
         s["evidence"]["lexicon_hits"] = u["lexicon_hits"]
         out.append({"idx": u["idx"], "arousal": s["arousal"], "deception_risk": s["deception_risk"],
                     "risk_model": s["risk_model"], "evidence_json": json.dumps(s["evidence"], ensure_ascii=False),
-                    "is_baseline": int(k in baseline_idx), "is_applicant": int(u["speaker"] == applicant)})
+                    "is_baseline": int(k in positions), "is_applicant": int(u["speaker"] == applicant)})
     vstore.update_scores(ws, run_id, out)
+
+
+def relabel(ws: Workspace, run_id: int, speakers: dict[int, str] | None = None, applicant: str | None = None,
+            baseline_idx: list[int] | None = None, actor: str = "reviewer") -> None:
+    """Apply a reviewer's corrections (speaker of some utterances, who the applicant is, which
+    utterances form the baseline) and recompute the scores; each change is audited."""
+    run = runs.get_run(ws, run_id)
+    if speakers:
+        bad = {s for s in speakers.values() if s not in ("A", "B")}
+        if bad:
+            raise VigilError(f"speaker labels must be A or B, got {sorted(bad)}")
+        vstore.set_speakers(ws, run_id, speakers)
+    if applicant is not None and applicant not in ("A", "B"):
+        raise VigilError(f"the applicant must be speaker A or B, got {applicant!r}")
+    rescore(ws, run_id, applicant=applicant, baseline_idx=baseline_idx)
+    ws.audit("voice.relabel", run["case_id"], {"run_id": run_id, "speakers": speakers, "applicant": applicant,
+                                               "baseline_idx": baseline_idx}, actor=actor)

@@ -70,3 +70,13 @@ def active_risk_model(ws: Workspace) -> dict[str, Any] | None:
     """The active calibrated risk model, or ``None`` (the literature defaults apply)."""
     rows = list(ws.db.query("select model_json from risk_models where active = 1 order by id desc limit 1"))
     return json.loads(rows[0]["model_json"]) if rows else None
+
+
+def set_speakers(ws: Workspace, run_id: int, speakers: dict[int, str]) -> None:
+    """Relabel utterances (``idx -> "A"/"B"``), as the reviewer corrects the speaker turns."""
+    def _write(db: sqlite_utils.Database) -> None:
+        with db.atomic():
+            db.conn.executemany("update utterances set speaker = ? where run_id = ? and idx = ?",
+                                [[s, run_id, i] for i, s in speakers.items()])
+
+    ws.write(_write)
