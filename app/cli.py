@@ -162,10 +162,10 @@ def cmd_cases(args: argparse.Namespace) -> int:
     if not cases:
         print("no cases yet", file=sys.stderr)
         return 0
-    print(f"{'id':>4}  {'name':30}  {'status':10}  {'media':>5}  {'frames':>7}  {'last run':12}  created")
+    print(f"{'id':>4}  {'name':30}  {'status':10}  {'media':>5}  {'frames':>7}  {'utterances':>10}  {'last run':12}  created")
     for c in cases:
         print(f"{c['id']:>4}  {c['name'][:30]:30}  {c['status']:10}  {c['media']:>5}  {c['frames']:>7}  "
-              f"{(c['last_run'] or '-'):12}  {c['created_at']}")
+              f"{c['utterances']:>10}  {(c['last_run'] or '-'):12}  {c['created_at']}")
     return 0
 
 

@@ -177,12 +177,15 @@ class Workspace:
         return rows[0]
 
     def list_cases(self) -> list[dict[str, Any]]:
-        """Every case with its media count, latest run status and frame count."""
+        """Every case with its media count, latest run status, frame and utterance counts."""
         sql = """
             select c.id, c.name, c.status, c.created_at,
               (select count(*) from media m where m.case_id = c.id) as media,
               (select r.status from runs r where r.case_id = c.id order by r.id desc limit 1) as last_run,
-              (select coalesce(sum(r.frames_done), 0) from runs r where r.case_id = c.id) as frames
+              (select coalesce(sum(r.frames_done), 0) from runs r where r.case_id = c.id and r.kind = 'video')
+                as frames,
+              (select count(*) from utterances u join runs r on u.run_id = r.id where r.case_id = c.id)
+                as utterances
             from cases c order by c.id"""
         return list(self.db.query(sql))
 
