@@ -191,6 +191,24 @@ def cmd_models(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_check_image(args: argparse.Namespace) -> int:
+    """Check a still image (ID photo, screenshot, document) for signs of editing."""
+    from app.services.check_image import run_check
+
+    report = run_check(args.image, args.heatmap)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{Path(args.image).name}: tampering score {report['score']:.2f} (0 = no sign, 1 = strong signs)")
+    for f in sorted(report["findings"], key=lambda f: -f["score"]):
+        print(f"  {f['check']:12} {f['score']:.2f}  {f['summary']}")
+    if args.heatmap:
+        print(f"heat map: {args.heatmap}", file=sys.stderr)
+    print("A high score asks for a closer look at the original document; it is not proof of forgery.",
+          file=sys.stderr)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure decode, landmarker and pipeline speed and memory."""
     from app.core.pipeline import PipelineConfig
@@ -266,6 +284,12 @@ def build_parser() -> argparse.ArgumentParser:
     ws(k)
     k.add_argument("--json", action="store_true")
     k.set_defaults(func=cmd_calibrate)
+
+    ci = sub.add_parser("check-image", help="check an ID photo, screenshot or document image for editing traces")
+    ci.add_argument("image", metavar="IMAGE")
+    ci.add_argument("--json", action="store_true")
+    ci.add_argument("--heatmap", metavar="PNG", help="write the image with suspicious regions highlighted")
+    ci.set_defaults(func=cmd_check_image)
 
     b = sub.add_parser("bench", help="measure speed and memory on a video (default: bundled real clip)")
     b.add_argument("video", nargs="?", metavar="VIDEO")
