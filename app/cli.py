@@ -111,6 +111,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if a is not None:
         what = "already analysed" if a.status == "already" else f"{a.utterances} utterances"
         print(f"{name}: voice: {what}" + (f" ({a.note})" if a.note else ""), file=sys.stderr)
+    if res.integrity is not None:
+        flagged = [f for f in res.integrity.get("findings", []) if f.get("score", 0) >= 0.3]
+        print(f"{name}: capture integrity score {res.integrity.get('score', 0):.2f}"
+              + "".join(f"\n{name}:   {f['check']}: {f['summary']}" for f in flagged), file=sys.stderr)
     for note in res.notes:
         print(f"{name}: note: {note}", file=sys.stderr)
     print(res.case_id)

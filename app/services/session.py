@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.core.pipeline import PipelineConfig
-from app.services.analyze import AnalyzeResult, Progress, analyze_video, register
+from app.services.analyze import AnalyzeResult, Progress, Registered, analyze_video, register
 from app.services.voice import VoiceConfig, VoiceResult, analyze_voice
 from app.store.workspace import Workspace
 
@@ -28,6 +28,7 @@ class SessionResult:
     video: AnalyzeResult | None
     voice: VoiceResult | None
     notes: list[str]
+    integrity: dict | None = None
 
 
 def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
@@ -61,6 +62,7 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
             notes.append("audio only: no face tracks")
         if future is not None:
             vres = future.result()
+        integrity = _integrity(ws, reg) if info.has_video else None
     except BaseException:
         stop.set()
         if future is not None:
@@ -68,4 +70,19 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
         raise
     finally:
         pool.shutdown(wait=True)
-    return SessionResult(reg.case_id, ares, vres, notes)
+    return SessionResult(reg.case_id, ares, vres, notes, integrity)
+
+
+def _integrity(ws: Workspace, reg: Registered) -> dict:
+    """The media's capture-integrity report, computed once and kept with the media row."""
+    import json
+
+    from app.core.forensics.integrity import file_integrity
+
+    stored = ws.media(reg.media_id).get("integrity_json")
+    if stored:
+        return json.loads(stored)
+    report = file_integrity(reg.info.path).to_dict()
+    ws.set_integrity(reg.media_id, report)
+    ws.audit("media.integrity", reg.case_id, {"media_id": reg.media_id, "score": report.get("score")})
+    return report

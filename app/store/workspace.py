@@ -210,3 +210,8 @@ class Workspace:
     def media(self, media_id: int) -> dict[str, Any]:
         """One media row."""
         return self.db["media"].get(media_id)
+
+    def set_integrity(self, media_id: int, record: dict[str, Any]) -> None:
+        """Store a media file's capture-integrity report (JSON) with the media row."""
+        data = json.dumps(record, ensure_ascii=False, default=str)
+        self.write(lambda db: db["media"].update(media_id, {"integrity_json": data}))

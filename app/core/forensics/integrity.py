@@ -1,0 +1,334 @@
+"""Capture integrity of a media file: metadata, re-encoding traces, timing, frozen and looped frames.
+
+:func:`file_integrity` makes one streaming pass over the video (PyAV, threaded decoding, a 32 x 18
+grey thumbnail per frame, nothing else kept) and returns one :class:`Finding` per check. Each
+finding scores 0-1 on its own scale; the report's score is a noisy-OR of the finding scores, each
+first multiplied by the weight in :data:`WEIGHTS`, so weak cues (metadata, re-encoding) can never
+push the total far on their own: ``score = 1 - prod(1 - WEIGHTS[check] * finding.score)``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import av.error
+import cv2
+import numpy as np
+
+from app.core.forensics._virtualcam import (VIRTUAL_CAMERAS, CaptureRecord, interval_summary, judge_metadata,
+                                            match_virtual_camera)
+from app.core.media.probe import damaged, open_media
+
+__all__ = ["VIRTUAL_CAMERAS", "CaptureRecord", "Finding", "IntegrityReport", "WEIGHTS", "file_integrity",
+           "match_virtual_camera"]
+
+WEIGHTS = {"virtual_camera": 1.0, "frozen": 0.9, "loop": 1.0, "format_change": 0.8, "timing": 0.6,
+           "metadata": 0.3, "reencode": 0.3}
+THUMB = (32, 18)  # width, height of the grey thumbnail compared between frames
+FROZEN_MAX, FROZEN_MEAN = 2, 0.1  # consecutive thumbnails this close (max / mean |diff|) are "the same"
+NEAR_MAX, NEAR_MEAN = 3, 0.25  # ... and this close "nearly" (an encoder still refining a repeated frame)
+FROZEN_MIN_S = 0.5  # a still picture at least this long is reported
+LOOP_MIN = 15  # frames a repeated sequence must span
+LOOP_MIN_GAP = 30  # frames between the two copies, at least
+_LUMA_FIRST = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray",
+               "yuv411p", "yuv440p", "yuvj440p"}  # 8-bit formats whose first plane is the grey picture
+BUCKET_MAX = 64  # hash buckets larger than this (static background rows) are not searched
+
+@dataclass
+class Finding:
+    """One check's result: ``score`` 0 (nothing odd) to 1 (strong sign of manipulation)."""
+
+    check: str
+    score: float
+    summary: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class IntegrityReport:
+    """All findings for one file; ``score`` is the weighted noisy-OR described in the module doc."""
+
+    path: str
+    findings: list[Finding]
+    score: float
+    capture: CaptureRecord | None
+    summary: dict[str, Any]
+
+    def finding(self, check: str) -> Finding | None:
+        """The finding of one check, ``None`` when it did not run."""
+        return next((f for f in self.findings if f.check == check), None)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON view."""
+        return dict(path=self.path, score=self.score, summary=self.summary,
+                    capture=self.capture.to_dict() if self.capture else None,
+                    findings=[asdict(f) for f in self.findings])
+
+
+def metadata_finding(container: Any) -> Finding:
+    """Which program wrote the file, and whether it looks like a camera/phone original (a weak cue)."""
+    return Finding("metadata", *judge_metadata(container))
+
+
+def _seconds(value: Any, tb: Any) -> float | None:
+    return float(value * tb) if value is not None and tb else None
+
+
+def reencode_finding(container: Any, video: Any, scan: dict[str, Any]) -> Finding:
+    """Cheap re-encoding traces: bits per pixel, audio/video offsets, edit lists, keyframe spacing."""
+    cues, ev, score = [], {}, 0.0
+    w, h, n = video.codec_context.width, video.codec_context.height, len(scan["times"])
+    if n and w and h:
+        ev["bits_per_pixel"] = round(scan["bytes"] * 8 / (w * h * n), 4)
+        if ev["bits_per_pixel"] < 0.01:
+            cues.append(f"very low bitrate for its size ({ev['bits_per_pixel']} bits/pixel)")
+            score += 0.1
+    v0, vd = _seconds(video.start_time, video.time_base), _seconds(video.duration, video.time_base)
+    if container.streams.audio:
+        a = container.streams.audio[0]
+        a0, ad = _seconds(a.start_time, a.time_base), _seconds(a.duration, a.time_base)
+        ev.update(audio_start_s=a0, video_start_s=v0, audio_duration_s=ad, video_duration_s=vd)
+        if a0 is not None and v0 is not None and abs(a0 - v0) > 0.5:
+            cues.append(f"sound and picture start {abs(a0 - v0):.1f} s apart")
+            score += 0.15
+        if ad is not None and vd is not None and abs(ad - vd) > 0.5:
+            cues.append(f"sound and picture lengths differ by {abs(ad - vd):.1f} s")
+            score += 0.15
+    entries = video.index_entries if video.frames and video.frames < 500_000 else ()
+    ev["discarded_frames"] = sum(e.is_discard for e in entries)
+    if ev["discarded_frames"]:
+        cues.append(f"an edit list hides {ev['discarded_frames']} frames")
+        score += 0.1
+    keys = np.flatnonzero(np.asarray(scan["keyframes"], bool))
+    gops = np.diff(keys)
+    ev.update(keyframes=int(keys.size), gop_median=float(np.median(gops)) if gops.size else None,
+              gop_min=int(gops.min()) if gops.size else None, gop_max=int(gops.max()) if gops.size else None,
+              b_frames=bool(video.codec_context.has_b_frames))
+    if not cues:
+        return Finding("reencode", 0.0, "No cheap re-encoding traces (bitrate, sound/picture alignment, "
+                       "edit lists) stand out.", ev)
+    return Finding("reencode", min(score, 0.4), "Possible re-encoding traces: " + "; ".join(cues)
+                   + ". Each has innocent causes; weak cues only.", ev)
+
+
+def timing_finding(times: list[float]) -> Finding:
+    """Frame-interval regularity from presentation timestamps: jitter, irregular share, dropped stretches."""
+    t = np.asarray(times, float)
+    backwards = int(np.sum(np.diff(t) <= 0)) if t.size > 1 else 0
+    t = np.unique(t)  # sorted, repeats dropped
+    iv = np.diff(t) * 1000.0
+    if iv.size < 2:
+        return Finding("timing", 0.0, "Too few frames to judge frame timing.", dict(intervals=int(iv.size)))
+    med = float(np.median(iv))
+    irregular = float(np.mean(np.abs(iv - med) > 0.5 * med))
+    gap_idx = np.flatnonzero(iv > 3 * med)
+    gaps = [dict(after_s=round(float(t[i] - t[0]), 3), ms=round(float(iv[i]), 1)) for i in gap_idx]
+    gap_s = float(iv[gap_idx].sum() - med * gap_idx.size) / 1000.0
+    ev = dict(interval_summary(iv.tolist()), jitter_cv=float(np.std(iv) / med), irregular_share=irregular,
+              gaps=gaps[:50], gap_count=int(gap_idx.size), missing_s=round(gap_s, 3), backwards=backwards,
+              vfr=bool(irregular > 0.02 or np.std(iv) / med > 0.1))
+    score = min(0.4, irregular) + (min(0.8, 0.3 + 0.3 * gap_s) if gaps else 0.0) + (0.2 if backwards else 0.0)
+    if gaps:
+        text = (f"The video skips {gap_s:.1f} s in {len(gaps)} place(s) (first after {gaps[0]['after_s']:.1f} s): "
+                "frames are missing, as when a recording is cut or the camera stalls.")
+    elif irregular > 0.02:
+        text = (f"Frame timing is irregular ({irregular:.0%} of intervals off by more than half); phones record "
+                "this way, but so do screen and virtual-camera captures.")
+    else:
+        text = f"Frame timing is regular (about {1000 / med:.1f} frames per second)."
+    return Finding("timing", min(1.0, score), text, ev)
+
+
+def frozen_finding(dmax: np.ndarray, dmean: np.ndarray, times: list[float]) -> Finding:
+    """Runs of identical consecutive thumbnails: a frozen picture (a stalled or replayed feed).
+
+    A run is a stretch of "nearly the same" pairs, at least half of them "the same", lasting at least
+    FROZEN_MIN_S; the loose bound keeps the first frames of a freeze, which an encoder still refines.
+    """
+    same = (dmax <= FROZEN_MAX) & (dmean <= FROZEN_MEAN)
+    near = (dmax <= NEAR_MAX) & (dmean <= NEAR_MEAN)
+    runs, start = [], None
+    for i, s in enumerate(np.append(near, False)):
+        if s and start is None:
+            start = i
+        elif not s and start is not None:  # pairs start..i-1 are the same: frames start..i
+            dur = times[i] - times[start]
+            if dur >= FROZEN_MIN_S and same[start:i].mean() >= 0.5:
+                runs.append(dict(first_frame=start, last_frame=i, start_s=round(times[start] - times[0], 3),
+                                 seconds=round(dur, 3)))
+            start = None
+    ev = dict(duplicate_frames=int(same.sum()), duplicate_share=float(same.mean()) if same.size else 0.0,
+              runs=runs[:50], run_count=len(runs))
+    if not runs:
+        return Finding("frozen", 0.0, "No frozen stretches (the picture never stands still for "
+                       f"{FROZEN_MIN_S} s or more).", ev)
+    longest = max(runs, key=lambda r: r["seconds"])
+    total = sum(r["seconds"] for r in runs)
+    return Finding("frozen", min(1.0, 0.3 + 0.25 * total), f"The picture is completely frozen for {total:.1f} s "
+                   f"in {len(runs)} stretch(es), the longest {longest['seconds']:.1f} s from frame "
+                   f"{longest['first_frame']} to {longest['last_frame']}. A frozen face is typical of a "
+                   "replayed or stalled feed.", ev)
+
+
+def loop_finding(small: np.ndarray, dmean: np.ndarray, times: list[float]) -> Finding:
+    """Repeated sequences: the same run of >= LOOP_MIN moving frames appearing twice (a looped clip).
+
+    Each 16 x 9 thumbnail row gives a 15-bit gradient-sign key; frames sharing a key are candidate
+    pairs, pairs along one diagonal (same offset) that chain for LOOP_MIN frames are verified on the
+    thumbnails: the copies must match more closely than neighbouring frames match each other.
+    """
+    n = len(small)
+    ev: dict[str, Any] = dict(loops=[])
+    if n < 2 * LOOP_MIN + LOOP_MIN_GAP:
+        return Finding("loop", 0.0, "Too short to look for repeated sequences.", ev)
+    f = small.astype(np.int16)
+    bits = (f[:, :, 1:] > f[:, :, :-1]).astype(np.int64)
+    keys = (bits << np.arange(bits.shape[2])).sum(axis=2)  # n x rows
+    found_pairs = []  # each pair encoded as offset * n + first frame
+    for col in keys.T:
+        order = np.argsort(col, kind="stable")
+        bounds = np.flatnonzero(np.diff(col[order])) + 1
+        for group in np.split(order, bounds):
+            if 1 < group.size <= BUCKET_MAX:
+                g = np.sort(group)
+                a, b = np.triu_indices(g.size, 1)
+                off = g[b] - g[a]
+                keep = off >= LOOP_MIN_GAP
+                found_pairs.append(off[keep] * n + g[a][keep])
+    codes = np.unique(np.concatenate(found_pairs)) if found_pairs else np.zeros(0, np.int64)
+    offs, firsts = codes // n, codes % n
+    breaks = np.flatnonzero((np.diff(offs) != 0) | (np.diff(firsts) > 3)) + 1
+    motion = np.append(dmean, 0.0)
+    found = []
+    for lo, hi in zip(np.r_[0, breaks], np.r_[breaks, codes.size]):  # chains along one diagonal
+        off, a, b = int(offs[lo]), int(firsts[lo]), int(firsts[hi - 1]) + 1
+        if b - a < LOOP_MIN or b + off > n:
+            continue
+        cross = np.abs(f[a:b] - f[a + off:b + off]).mean(axis=(1, 2))
+        move = motion[a:b - 1]
+        if np.median(move) > FROZEN_MEAN and np.mean(cross) < 0.5 * np.mean(move):
+            found.append(dict(first=a, last=b - 1, copy_first=a + off, copy_last=b - 1 + off,
+                              start_s=round(times[a] - times[0], 3), copy_start_s=round(times[a + off] - times[0], 3),
+                              seconds=round(times[b - 1] - times[a], 3), cross_diff=float(cross.mean()),
+                              motion=float(move.mean())))
+    ev["candidate_pairs"] = int(codes.size)
+    found.sort(key=lambda r: -r["seconds"])
+    ev["loops"] = found[:20]
+    if not found:
+        return Finding("loop", 0.0, "No repeated sequences of frames were found.", ev)
+    top = found[0]
+    return Finding("loop", min(1.0, 0.6 + 0.2 * top["seconds"]), f"A {top['seconds']:.1f} s stretch of moving "
+                   f"video appears twice (at {top['start_s']:.1f} s and again at {top['copy_start_s']:.1f} s): "
+                   "the clip is looped, as when a prepared recording is replayed.", ev)
+
+
+def format_finding(changes: list[dict[str, Any]]) -> Finding:
+    """Frame size or pixel format changing mid-stream (spliced sources)."""
+    ev = dict(changes=changes[:50], change_count=len(changes))
+    if not changes:
+        return Finding("format_change", 0.0, "Frame size and pixel format stay the same throughout.", ev)
+    c = changes[0]
+    return Finding("format_change", min(0.9, 0.6 + 0.1 * (len(changes) - 1)),
+                   f"The picture changes from {c['from']} to {c['to']} at {c['t']:.1f} s (frame {c['frame']}): "
+                   "material from different sources or settings was joined.", ev)
+
+
+def _thumb(frame: Any) -> np.ndarray:
+    """THUMB-sized grey picture: the luma plane read in place (no colour conversion), area-averaged."""
+    if frame.format.name in _LUMA_FIRST:
+        plane = frame.planes[0]
+        grey = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:frame.height, :frame.width]
+    else:
+        grey = frame.to_ndarray(format="gray")
+    return cv2.resize(grey, THUMB, interpolation=cv2.INTER_AREA)
+
+
+def _scan(container: Any, video: Any, max_frames: int | None, path: str) -> dict[str, Any]:
+    """One pass: timestamps, packet sizes/keyframes, per-frame thumbnail differences, format changes."""
+    video.thread_type = "AUTO"
+    tb, w, h = video.time_base, *THUMB
+    times, keyframes, changes, small = [], [], [], []
+    dmax, dmean, nbytes, prev, fmt, error = [], [], 0, None, None, None
+    def decoded() -> Iterator[Any]:
+        nonlocal nbytes
+        for packet in container.demux(video):
+            if packet.size:
+                nbytes += packet.size
+                keyframes.append(bool(packet.is_keyframe))
+            yield from packet.decode()
+
+    try:
+        for frame in decoded():
+            t = float(frame.pts * tb) if frame.pts is not None else (times[-1] if times else 0.0)
+            now = f"{frame.width}x{frame.height} {frame.format.name}"
+            if fmt is not None and now != fmt:
+                changes.append({"frame": len(times), "t": t - times[0], "from": fmt, "to": now})
+            fmt = now
+            thumb = _thumb(frame).astype(np.int16)
+            if prev is not None:
+                d = np.abs(thumb - prev)
+                dmax.append(int(d.max()))
+                dmean.append(float(d.mean()))
+            prev = thumb
+            small.append(thumb.reshape(h // 2, 2, w // 2, 2).mean(axis=(1, 3)).astype(np.uint8))
+            times.append(t)
+            if max_frames is not None and len(times) >= max_frames:
+                break
+    except av.error.FFmpegError as exc:
+        if not times:
+            raise damaged(Path(path), str(exc)) from exc
+        error = f"decoding stopped at frame {len(times)}: {exc}"
+    return dict(error=error, times=times, keyframes=keyframes, changes=changes, bytes=nbytes, dmax=np.asarray(dmax),
+                dmean=np.asarray(dmean, float), small=np.asarray(small).reshape(-1, h // 2, w // 2))
+
+
+def file_integrity(path: str | os.PathLike[str], max_frames: int | None = None,
+                   capture: CaptureRecord | None = None) -> IntegrityReport:
+    """Check a recorded video for signs that it was replayed, frozen, looped, spliced or re-encoded.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    max_frames : int or None
+        Stop after this many decoded frames (the tail is not checked).
+    capture : CaptureRecord or None
+        What live capture recorded about the source, when the file came from Vigil's own capture;
+        a known virtual camera there becomes a ``virtual_camera`` finding.
+
+    Returns
+    -------
+    IntegrityReport
+
+    Raises
+    ------
+    MediaError
+        The file is missing, empty, not a video, or damaged before any frame decodes.
+    """
+    t0 = time.perf_counter()
+    container, video = open_media(path)
+    try:
+        scan = _scan(container, video, max_frames, str(path))
+        if not scan["times"]:
+            raise damaged(Path(path), "no frame could be decoded")
+        findings = [metadata_finding(container), reencode_finding(container, video, scan),
+                    timing_finding(scan["times"]), frozen_finding(scan["dmax"], scan["dmean"], scan["times"]),
+                    loop_finding(scan["small"], scan["dmean"], scan["times"]), format_finding(scan["changes"])]
+    finally:
+        container.close()
+    if capture is not None:
+        vc = capture.virtual_camera or (match_virtual_camera(capture.device_name) if capture.device_name else None)
+        findings.insert(0, Finding("virtual_camera", 1.0 if vc else 0.0,
+                                   f"Captured through a virtual camera ({vc}): software, not a lens, supplied "
+                                   "the picture." if vc else "The capture device is not a known virtual camera.",
+                                   dict(device_name=capture.device_name, product=vc)))
+    score = 1.0 - float(np.prod([1.0 - WEIGHTS[f.check] * f.score for f in findings]))
+    n = len(scan["times"])
+    summary = dict(frames=n, seconds=round(scan["times"][-1] - scan["times"][0], 3),
+                   scan_s=round(time.perf_counter() - t0, 3), weights=dict(WEIGHTS), decode_error=scan["error"],
+                   flagged=[f.check for f in findings if WEIGHTS[f.check] * f.score >= 0.15])
+    return IntegrityReport(os.path.abspath(path), findings, round(score, 4), capture, summary)
