@@ -115,6 +115,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
         flagged = [f for f in res.integrity.get("findings", []) if f.get("score", 0) >= 0.3]
         print(f"{name}: capture integrity score {res.integrity.get('score', 0):.2f}"
               + "".join(f"\n{name}:   {f['check']}: {f['summary']}" for f in flagged), file=sys.stderr)
+    if res.forgery is not None and res.forgery.get("probability") is not None:
+        cues = ", ".join(f"{k} {v:.2f}" for k, v in res.forgery["cues"].items() if v is not None)
+        print(f"{name}: forgery indicator (applicant's face) {res.forgery['probability']:.2f} "
+              f"[uncalibrated; cues: {cues}]", file=sys.stderr)
     for note in res.notes:
         print(f"{name}: note: {note}", file=sys.stderr)
     print(res.case_id)
@@ -250,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     def ws(sp: argparse.ArgumentParser) -> None:
         sp.add_argument("--workspace", metavar="DB", help=f"workspace database (default: {default_workspace()})")
 
-    a = sub.add_parser("analyze", help="analyse a video into a case; prints the case id")
+    a = sub.add_parser("analyze", help="analyse a recording (video and voice) into a case; prints the case id")
     a.add_argument("video", metavar="VIDEO")
     ws(a)
     a.add_argument("--case", metavar="NAME", help="case name (default: the file name); an existing case gets the video")

@@ -20,8 +20,11 @@ FRAME_COLUMNS: tuple[tuple[str, str], ...] = (
     ("reason", "reason"), ("track", "track"), ("face_x", "face_x"), ("face_y", "face_y"),
     ("face_w", "face_w"), ("face_h", "face_h"), ("sharpness", "sharpness"), ("blink", "blink"),
     *((f"{a}_asym", f"{a}_asym") for a in LATERAL_AUS),
+    ("forgery", "forgery"), ("fg_temporal", "fg_temporal"), ("fg_blink", "fg_blink"),
+    ("fg_headpose", "fg_headpose"), ("fg_avsync", "fg_avsync"),
 )
-_SCORES = set(AU_NAMES) | set(EXPRESSIONS) | {"blink"} | {f"{a}_asym" for a in LATERAL_AUS}
+_SCORES = (set(AU_NAMES) | set(EXPRESSIONS) | {"blink"} | {f"{a}_asym" for a in LATERAL_AUS}
+           | {"forgery", "fg_temporal", "fg_blink", "fg_headpose", "fg_avsync"})
 
 
 def _fmt(v: object) -> object:

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.core.errors import VigilError
 from app.core.pipeline import PipelineConfig
 from app.services.analyze import AnalyzeResult, Progress, Registered, analyze_video, register
 from app.services.voice import VoiceConfig, VoiceResult, analyze_voice
@@ -29,6 +30,7 @@ class SessionResult:
     voice: VoiceResult | None
     notes: list[str]
     integrity: dict | None = None
+    forgery: dict | None = None
 
 
 def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
@@ -40,6 +42,10 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
     A Ctrl-C during the video pass stops the voice worker too; both keep what they committed.
     """
     video = video or PipelineConfig()
+    if voice is not None and voice.transcript:  # a bad subtitle file is the user's input: fail first
+        from app.core.voice.asr import read_subtitles
+
+        read_subtitles(voice.transcript)
     names = video.model_names() + (voice.model_names() if voice else [])
     reg = register(ws, path, case_name, names, require_video=False)
     info = reg.info
@@ -61,8 +67,14 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
         if not info.has_video:
             notes.append("audio only: no face tracks")
         if future is not None:
-            vres = future.result()
+            try:
+                vres = future.result()
+            except VigilError as exc:  # a damaged audio track must not cost the video analysis
+                if not info.has_video:
+                    raise
+                notes.append(f"voice analysis failed: {exc}")
         integrity = _integrity(ws, reg) if info.has_video else None
+        forgery = _forgery(ws, ares, path, integrity) if ares is not None else None
     except BaseException:
         stop.set()
         if future is not None:
@@ -70,7 +82,23 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
         raise
     finally:
         pool.shutdown(wait=True)
-    return SessionResult(reg.case_id, ares, vres, notes, integrity)
+    return SessionResult(reg.case_id, ares, vres, notes, integrity, forgery)
+
+
+def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: dict | None) -> dict | None:
+    """The forgery pass of a finished video run (once; a rerun reads the stored result)."""
+    import json
+
+    from app.services.forgery import forgery_pass
+    from app.store import forgery as fstore
+
+    if ares.status not in ("completed", "already"):
+        return None
+    stored = fstore.sessions(ws, ares.run_id)
+    if stored:
+        return json.loads(stored[0]["cues_json"])
+    score = integrity.get("score") if integrity else None
+    return forgery_pass(ws, ares.run_id, str(path), score)
 
 
 def _integrity(ws: Workspace, reg: Registered) -> dict:

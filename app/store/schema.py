@@ -71,5 +71,19 @@ def _v2(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2]
+def _v3(db: sqlite_utils.Database) -> None:
+    """Forgery: fused probability and cue scores per frame, windows with evidence, session result."""
+    for col in ("forgery", "fg_temporal", "fg_blink", "fg_headpose", "fg_avsync"):
+        db["frames"].add_column(col, float)
+    db["forgery_windows"].create(
+        {"run_id": int, "face": int, "start_s": float, "end_s": float, "probability": float, "cues_json": str},
+        pk=("run_id", "face", "start_s"), foreign_keys=[("run_id", "runs", "id")],
+    )
+    db["forgery_sessions"].create(
+        {"run_id": int, "face": int, "probability": float, "integrity_score": float, "cues_json": str,
+         "weights_json": str}, pk=("run_id", "face"), foreign_keys=[("run_id", "runs", "id")],
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -1,0 +1,149 @@
+"""The forgery pass of a video run: cue scores per window, fused, written back per frame.
+
+Runs after the face pass, from what the store already holds (mesh, blendshapes, pose) plus the
+audio energy, in chunks of two minutes so memory stays flat. The applicant's face (face 0) is
+scored. Each frame gets the fused probability of the window it falls in (``forgery``) and each
+cue's window score (``fg_*``); frames whose windows lack evidence stay empty. The session result
+and every window's cue evidence are stored too. See :mod:`app.core.forensics.cues` for the cues and
+their validity limits: the default fusion weights are uncalibrated priors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from app.core.analysers.au import RAW_NAMES
+from app.core.face.landmarker import N_LANDMARKS
+from app.core.forensics.cues import avsync, blink, headpose, temporal
+from app.core.forensics.cues.base import FaceSeries
+from app.core.forensics.cues.fusion import DEFAULT_WEIGHTS, fuse
+from app.core.forensics.cues.series import frame_energy
+from app.store import forgery as fstore
+from app.store import runs
+from app.store.workspace import Workspace
+
+CUES = (("temporal", temporal), ("blink", blink), ("headpose", headpose), ("avsync", avsync))
+CHUNK_S = 120.0
+N_BLEND = 52
+
+
+def rotation_from_pose(yaw: float, pitch: float, roll: float) -> np.ndarray:
+    """4x4 matrix whose rotation is Rz(roll)·Ry(yaw)·Rx(pitch), the inverse of ``pose_from_matrix``."""
+    y, p, r = np.radians([yaw, pitch, roll])
+    rz = np.array([[math.cos(r), -math.sin(r), 0], [math.sin(r), math.cos(r), 0], [0, 0, 1]])
+    ry = np.array([[math.cos(y), 0, math.sin(y)], [0, 1, 0], [-math.sin(y), 0, math.cos(y)]])
+    rx = np.array([[1, 0, 0], [0, math.cos(p), -math.sin(p)], [0, math.sin(p), math.cos(p)]])
+    m = np.eye(4, dtype=np.float32)
+    m[:3, :3] = rz @ ry @ rx
+    return m
+
+
+def _series(rows: list[dict[str, Any]], width: int, height: int, audio: Any) -> FaceSeries:
+    n = len(rows)
+    t = np.array([r["t_sec"] for r in rows], dtype=np.float64)
+    usable = np.array([bool(r["usable"]) and r["xyz"] is not None for r in rows])
+    lms = np.zeros((n, N_LANDMARKS, 3), np.float32)
+    bss = np.zeros((n, N_BLEND), np.float32)
+    mats = np.tile(np.eye(4, dtype=np.float32), (n, 1, 1))
+    for i, r in enumerate(rows):
+        if not usable[i]:
+            continue
+        lms[i] = np.frombuffer(r["xyz"], dtype=np.float16).reshape(N_LANDMARKS, 3)
+        bss[i] = np.frombuffer(r["raw"], dtype=np.float32)[:N_BLEND]
+        mats[i] = rotation_from_pose(r["yaw"], r["pitch"], r["roll"])
+    energy = frame_energy(audio.slice(float(t[0]), float(t[-1]) + 0.1), audio.sr, t - t[0]) if audio is not None else None
+    return FaceSeries(t, usable, lms, bss, mats, width, height, energy)
+
+
+def forgery_pass(ws: Workspace, run_id: int, path: str, integrity: float | None = None,
+                 weights: dict[str, float] | None = None) -> dict[str, Any]:
+    """Score the applicant's face of a finished video run; returns the session result."""
+    from app.core.voice.audio import load_audio
+
+    assert len(RAW_NAMES) > N_BLEND  # raw blobs start with the 52 blendshapes
+    run = runs.get_run(ws, run_id)
+    media = ws.media(run["media_id"])
+    width, height = int(media.get("width") or 0), int(media.get("height") or 0)
+    w = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    face, end = 0, fstore.last_time(ws, run_id)
+    session_parts: dict[str, list[float]] = {name: [] for name, _ in CUES}
+    track = load_audio(path) if media.get("has_audio") else None
+    try:
+        audio = track if track is not None and track.has_audio and track.n_samples > 0 else None
+        t0 = 0.0
+        while t0 <= end:
+            rows = fstore.series_rows(ws, run_id, face, t0, t0 + CHUNK_S)
+            t0 += CHUNK_S
+            if len(rows) < 2:
+                continue
+            series = _series(rows, width, height, audio)
+            cues = [mod.score_windows(series) for _, mod in CUES]
+            fused = fuse(cues, w, integrity)
+            for cue in cues:
+                if math.isfinite(cue.session_score):
+                    session_parts[cue.name].append(float(cue.session_score))
+            _write_chunk(ws, run_id, face, rows, series, cues, fused)
+    finally:
+        if track is not None:
+            track.close()
+    session_cues = {k: (float(np.mean(v)) if v else float("nan")) for k, v in session_parts.items()}
+    from app.core.forensics.cues.fusion import combine
+
+    extra = {} if integrity is None else {"integrity": float(integrity)}
+    prob, contrib = combine({**session_cues, **extra}, w)
+    result = {"probability": None if not math.isfinite(prob) else round(prob, 4),
+              "cues": {k: (None if not math.isfinite(v) else round(v, 4)) for k, v in session_cues.items()},
+              "contributions": contrib, "integrity": integrity}
+    fstore.write_session(ws, run_id, face, result["probability"], integrity, result, w)
+    ws.flush()
+    return result
+
+
+def _write_chunk(ws: Workspace, run_id: int, face: int, rows: list[dict[str, Any]], series: FaceSeries,
+                 cues: list[Any], fused: Any) -> None:
+    """Per-frame columns from the window each frame falls in, and the windows' evidence."""
+    def at(starts: np.ndarray, ends: np.ndarray, values: np.ndarray, t: float) -> float | None:
+        hit = np.flatnonzero((starts <= t) & (t < ends))
+        if not len(hit):
+            hit = np.flatnonzero((starts <= t) & (t <= ends))
+        v = float(values[hit[0]]) if len(hit) else float("nan")
+        return round(v, 4) if math.isfinite(v) else None
+
+    updates = []
+    for r, t in zip(rows, series.t):
+        u = {"frame": r["frame"], "track": r["track"],
+             "forgery": at(fused.window_start, fused.window_end, fused.probability, t) if r["usable"] else None}
+        for cue in cues:
+            u[f"fg_{cue.name}"] = at(cue.window_start, cue.window_end, cue.score, t) if r["usable"] else None
+        updates.append(u)
+    runs.update_rows(ws, run_id, updates)
+    windows = []
+    for k, (a, b) in enumerate(zip(fused.window_start, fused.window_end)):
+        p = float(fused.probability[k])
+        evidence = {"contributions": fused.contributions[k] if k < len(fused.contributions) else {},
+                    "cues": {c.name: _evidence_at(c, 0.5 * (a + b)) for c in cues}}
+        windows.append({"start_s": round(float(a), 3), "end_s": round(float(b), 3),
+                        "probability": round(p, 4) if math.isfinite(p) else None,
+                        "cues_json": json.dumps(evidence, default=_jsonable)})
+    fstore.write_windows(ws, run_id, face, windows)
+
+
+def _evidence_at(cue: Any, mid: float) -> dict[str, Any]:
+    hit = np.flatnonzero((cue.window_start <= mid) & (mid <= cue.window_end))
+    if not len(hit):
+        return {}
+    k = int(hit[0])
+    s = float(cue.score[k])
+    return {"score": round(s, 4) if math.isfinite(s) else None, "evidence": cue.evidence[k] if k < len(cue.evidence) else {}}
+
+
+def _jsonable(o: Any) -> Any:
+    if isinstance(o, np.generic):
+        return o.item()
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    return str(o)

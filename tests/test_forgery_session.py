@@ -1,0 +1,54 @@
+"""The forgery pass inside ``analyze``: per-frame columns, stored windows and session, on real clips."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+
+from app.core.pipeline import PipelineConfig
+from app.services.export import frames_csv
+from app.services.session import analyze_media
+from app.store import forgery as fstore
+from app.store.workspace import Workspace
+
+pytestmark = pytest.mark.slow
+
+
+def _analyse(ws: Workspace, path: Path) -> tuple[dict, list[dict[str, str]], Path]:
+    res = analyze_media(ws, path, None, PipelineConfig(), None)
+    out = Path(ws.path).with_suffix(f".{path.stem}.csv")
+    frames_csv(ws, res.case_id, out)
+    with out.open(newline="") as fh:
+        return res.forgery, list(csv.DictReader(fh)), out
+
+
+def test_real_clip_scores_low_and_fills_the_columns(tmp_path: Path, talking_head: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path))
+    with Workspace.open(tmp_path / "w.db") as ws:
+        forgery, rows, _ = _analyse(ws, talking_head)
+        assert forgery["probability"] is not None and forgery["probability"] < 0.2
+        usable = [r for r in rows if r["usable"] == "1"]
+        assert usable and all(r["forgery"] != "" for r in usable)
+        assert all(0.0 <= float(r["forgery"]) <= 1.0 for r in usable)
+        assert all(r["forgery"] == "" for r in rows if r["usable"] == "0")
+        windows = list(ws.db.query("select * from forgery_windows"))
+        assert len(windows) >= 8  # 20 s in 2 s windows
+        ev = json.loads(windows[0]["cues_json"])
+        assert set(ev["cues"]) == {"temporal", "blink", "headpose", "avsync"}
+        assert len(fstore.sessions(ws, 1)) == 1
+
+
+def test_looped_unsynced_interview_scores_higher(tmp_path: Path, talking_head: Path, interview_clip: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mock interview loops the talking head and its dialogue is not the face's speech."""
+    monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path))
+    with Workspace.open(tmp_path / "w.db") as ws:
+        real, _, _ = _analyse(ws, talking_head)
+        fake, rows, _ = _analyse(ws, interview_clip)
+    assert fake["probability"] > real["probability"] + 0.2
+    assert fake["cues"]["avsync"] > 0.5
+    assert fake["integrity"] > 0.5  # the loop found by capture integrity
