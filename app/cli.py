@@ -217,6 +217,25 @@ def cmd_check_image(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_forgery_eval(args: argparse.Namespace) -> int:
+    """Measure the forgery indicator on labelled real and fake videos (and optionally re-fit it)."""
+    from app.services.forgery_eval import evaluate
+
+    with _Progress() as progress:
+        report = evaluate(args.real, args.fake, args.plot, args.fit, progress.reporter("videos", "videos"))
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    print(f"{report['n_real']} real, {report['n_fake']} fake videos: ROC AUC {report['auc']}, EER {report['eer']}")
+    print("per cue AUC: " + ", ".join(f"{k} {v}" for k, v in report["cues"].items()))
+    for v in report["videos"]:
+        print(f"  {v['label']:4}  {v['score'] if v['score'] is not None else '-':>6}  {v['path']}"
+              + (f"  ({v['error']})" if v.get("error") else ""))
+    if "fit" in report:
+        print(f"fitted fusion saved as {report['fit']['version']}: {report['fit']['weights']}")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure decode, landmarker and pipeline speed and memory."""
     from app.core.pipeline import PipelineConfig
@@ -298,6 +317,14 @@ def build_parser() -> argparse.ArgumentParser:
     ci.add_argument("--json", action="store_true")
     ci.add_argument("--heatmap", metavar="PNG", help="write the image with suspicious regions highlighted")
     ci.set_defaults(func=cmd_check_image)
+
+    fe = sub.add_parser("forgery-eval", help="ROC AUC of the forgery indicator on your real and fake videos")
+    fe.add_argument("--real", required=True, metavar="DIR")
+    fe.add_argument("--fake", required=True, metavar="DIR")
+    fe.add_argument("--json", action="store_true")
+    fe.add_argument("--plot", metavar="ROC.png", help="write the ROC curve")
+    fe.add_argument("--fit", action="store_true", help="re-fit the fusion weights on these videos and use them from now on")
+    fe.set_defaults(func=cmd_forgery_eval)
 
     b = sub.add_parser("bench", help="measure speed and memory on a video (default: bundled real clip)")
     b.add_argument("video", nargs="?", metavar="VIDEO")

@@ -52,3 +52,31 @@ def test_looped_unsynced_interview_scores_higher(tmp_path: Path, talking_head: P
     assert fake["probability"] > real["probability"] + 0.2
     assert fake["cues"]["avsync"] > 0.5
     assert fake["integrity"] > 0.5  # the loop found by capture integrity
+
+
+def test_forgery_eval_reports_auc_per_video_and_per_cue(tmp_path: Path, single_face: Path, talking_head: Path,
+                                                        interview_clip: Path) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    for d, clips in (("real", (single_face, talking_head)), ("fake", (interview_clip,))):
+        (tmp_path / d).mkdir()
+        for c in clips:
+            shutil.copy(c, tmp_path / d / c.name)
+    env = dict(os.environ, VIGIL_DATA_DIR=str(tmp_path / "data"))
+    cmd = [sys.executable, "-m", "app", "forgery-eval", "--real", str(tmp_path / "real"), "--fake",
+           str(tmp_path / "fake"), "--json", "--plot", str(tmp_path / "roc.png")]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(p.stdout)
+    assert {v["label"] for v in report["videos"]} == {"real", "fake"} and len(report["videos"]) == 3
+    fake = next(v["score"] for v in report["videos"] if v["label"] == "fake")
+    assert all(v["score"] < fake for v in report["videos"] if v["label"] == "real")
+    assert report["auc"] == 1.0
+    assert set(report["cues"]) == {"temporal", "blink", "headpose", "avsync", "integrity"}
+    assert (tmp_path / "roc.png").stat().st_size > 1000
+    p = subprocess.run(cmd[:-3] + ["--fit"], capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 2 and "too few videos" in p.stderr and "Traceback" not in p.stderr
+    assert not (tmp_path / "data" / "fusion" / "active.json").exists()

@@ -97,8 +97,10 @@ def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: di
     stored = fstore.sessions(ws, ares.run_id)
     if stored:
         return json.loads(stored[0]["cues_json"])
+    from app.services.forgery_eval import active_weights
+
     score = integrity.get("score") if integrity else None
-    return forgery_pass(ws, ares.run_id, str(path), score)
+    return forgery_pass(ws, ares.run_id, str(path), score, active_weights())
 
 
 def _integrity(ws: Workspace, reg: Registered) -> dict:
