@@ -76,7 +76,6 @@ class ResultBatch:
     meshes: list[dict[str, object]]
     last_frame: int
     t_sec: float
-    tracks: dict[int, dict[str, float]]
 
 
 @dataclass
@@ -219,6 +218,4 @@ def _finish(pending: list[tuple[VideoFrame, list[_Face]]], analysers: list, trac
                                "xyz": f.obs.landmarks.astype(np.float16).tobytes()})
             k += 1
     last = pending[-1][0]
-    tracks = {t.id: {"box": t.box, "last_frame": t.last_frame, "frames": t.frames, "area_sum": t.area_sum}
-              for t in tracker.tracks.values()}
-    return ResultBatch(rows, meshes, last.index, last.t, tracks)
+    return ResultBatch(rows, meshes, last.index, last.t)

@@ -11,7 +11,7 @@ import numpy as np
 
 from app import __version__
 from app.core import pipeline
-from app.core.face.tracker import FaceTracker, Track, face_order
+from app.core.face.tracker import FaceTracker, face_order
 from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, score_rows
 from app.core.analysers.au import blink_mask
 from app.core.errors import CaseNotFound, VigilError
@@ -33,14 +33,6 @@ class AnalyzeResult:
     frames: int
     note: str | None = None
     usable: int = 0
-
-
-def _restore_tracker(ws: Workspace, run_id: int) -> FaceTracker:
-    tracker = FaceTracker()
-    for tid, s in runs.track_states(ws, run_id).items():
-        tracker.tracks[tid] = Track(tid, tuple(s["box"]), s["last_frame"], s["frames"], s["area_sum"])
-    tracker._next = max(tracker.tracks, default=-1) + 1
-    return tracker
 
 
 @dataclass
@@ -99,7 +91,7 @@ def analyze_video(
         run_id = run["id"]
         start = (run["last_frame"] + 1) // step * step
         runs.delete_from(ws, run_id, start)
-        tracker = _restore_tracker(ws, run_id)
+        tracker = FaceTracker.restore(runs.track_states(ws, run_id))
         runs.set_status(ws, run_id, "running", f"resumed at frame {start}")
     else:
         run_id = runs.start_run(ws, case_id, reg.media_id, params, run_record(config.model_names()), __version__)

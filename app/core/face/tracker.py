@@ -76,6 +76,16 @@ class FaceTracker:
             t.area_sum += f.area
         return [int(x) for x in out]  # type: ignore[arg-type]
 
+    @classmethod
+    def restore(cls, states: dict[int, dict]) -> FaceTracker:
+        """A tracker continuing from saved per-track states (``box``, ``last_frame``, ``frames``,
+        ``area_sum``), as a resumed run needs."""
+        tracker = cls()
+        for tid, st in states.items():
+            tracker.tracks[tid] = Track(tid, tuple(st["box"]), st["last_frame"], st["frames"], st["area_sum"])
+        tracker._next = max(tracker.tracks, default=-1) + 1
+        return tracker
+
     def order(self) -> dict[int, int]:
         """Provisional track -> face number mapping from what has been seen so far."""
         return face_order({t.id: t.area_sum for t in self.tracks.values()})
