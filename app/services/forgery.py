@@ -42,7 +42,8 @@ def rotation_from_pose(yaw: float, pitch: float, roll: float) -> np.ndarray:
     return m
 
 
-def _series(rows: list[dict[str, Any]], width: int, height: int, audio: Any) -> FaceSeries:
+def _series(rows: list[dict[str, Any]], width: int, height: int, audio: Any,
+            speech: list[tuple[float, float]] | None = None) -> FaceSeries:
     n = len(rows)
     t = np.array([r["t_sec"] for r in rows], dtype=np.float64)
     usable = np.array([bool(r["usable"]) and r["xyz"] is not None for r in rows])
@@ -56,12 +57,23 @@ def _series(rows: list[dict[str, Any]], width: int, height: int, audio: Any) -> 
         bss[i] = np.frombuffer(r["raw"], dtype=np.float32)[:N_BLEND]
         mats[i] = rotation_from_pose(r["yaw"], r["pitch"], r["roll"])
     energy = frame_energy(audio.slice(float(t[0]), float(t[-1]) + 0.1), audio.sr, t - t[0]) if audio is not None else None
+    if energy is not None and speech is not None:
+        # Only the applicant's own speech should move their mouth: mask out everyone else's.
+        own = np.zeros(n, dtype=bool)
+        for a, b in speech:
+            own |= (t >= a) & (t <= b)
+        energy = np.where(own, energy, np.nan)
     return FaceSeries(t, usable, lms, bss, mats, width, height, energy)
 
 
 def forgery_pass(ws: Workspace, run_id: int, path: str, integrity: float | None = None,
-                 weights: dict[str, float] | None = None) -> dict[str, Any]:
-    """Score the applicant's face of a finished video run; returns the session result."""
+                 weights: dict[str, float] | None = None,
+                 speech: list[tuple[float, float]] | None = None) -> dict[str, Any]:
+    """Score the applicant's face of a finished video run; returns the session result.
+
+    ``speech`` lists the applicant's utterances (start, end) when voice analysis found them; the
+    audio-visual cue then ignores everyone else's speech.
+    """
     from app.core.voice.audio import load_audio
 
     assert len(RAW_NAMES) > N_BLEND  # raw blobs start with the 52 blendshapes
@@ -80,7 +92,7 @@ def forgery_pass(ws: Workspace, run_id: int, path: str, integrity: float | None 
             t0 += CHUNK_S
             if len(rows) < 2:
                 continue
-            series = _series(rows, width, height, audio)
+            series = _series(rows, width, height, audio, speech)
             cues = [mod.score_windows(series) for _, mod in CUES]
             fused = fuse(cues, w, integrity)
             for cue in cues:

@@ -74,7 +74,7 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
                     raise
                 notes.append(f"voice analysis failed: {exc}")
         integrity = _integrity(ws, reg) if info.has_video else None
-        forgery = _forgery(ws, ares, path, integrity) if ares is not None else None
+        forgery = _forgery(ws, ares, path, integrity, vres) if ares is not None else None
     except BaseException:
         stop.set()
         if future is not None:
@@ -85,7 +85,8 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
     return SessionResult(reg.case_id, ares, vres, notes, integrity, forgery)
 
 
-def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: dict | None) -> dict | None:
+def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: dict | None,
+             vres: VoiceResult | None) -> dict | None:
     """The forgery pass of a finished video run (once; a rerun reads the stored result)."""
     import json
 
@@ -99,8 +100,13 @@ def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: di
         return json.loads(stored[0]["cues_json"])
     from app.services.forgery_eval import active_weights
 
+    from app.store import voice as vstore
+
     score = integrity.get("score") if integrity else None
-    return forgery_pass(ws, ares.run_id, str(path), score, active_weights())
+    speech = None
+    if vres is not None and vres.utterances:
+        speech = [(u["start_s"], u["end_s"]) for u in vstore.utterances(ws, vres.run_id) if u["is_applicant"]]
+    return forgery_pass(ws, ares.run_id, str(path), score, active_weights(), speech)
 
 
 def _integrity(ws: Workspace, reg: Registered) -> dict:
