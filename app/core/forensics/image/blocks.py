@@ -85,3 +85,18 @@ class MapResult:
         self.map = map_
         self.score = float(score)
         self.evidence = evidence
+
+
+def outlier_map(z: np.ndarray, shape: tuple[int, int], block: int, threshold: float,
+                scale: float) -> tuple[np.ndarray, float, dict]:
+    """Per-pixel map (0..1) of the blocks whose robust z-score is far out, the region score, and its
+    evidence with the region's box in pixels: the part ELA and the noise check share."""
+    h, w = shape
+    cells = np.clip((np.abs(z) - 2.0) / 6.0, 0.0, 1.0)
+    pix = np.zeros((h, w), np.float32)
+    hb, wb = cells.shape
+    pix[: hb * block, : wb * block] = upsample(cells, (hb * block, wb * block))
+    score, ev = region_score(z, threshold, scale)
+    box = ev.pop("region_box_blocks")
+    ev["region_box_px"] = [v * block for v in box] if box else None
+    return pix, score, ev

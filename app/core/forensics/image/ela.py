@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from app.core.forensics.image.blocks import MapResult, block_reduce, region_score, robust_z, upsample
+from app.core.forensics.image.blocks import MapResult, block_reduce, outlier_map, robust_z
 
 QUALITY = 90
 BLOCK = 16
@@ -57,13 +57,7 @@ def error_level(img: Image.Image) -> MapResult:
     # Smooth a little so single-pixel edges do not dominate a block mean.
     means = block_reduce(cv2.GaussianBlur(diff, (3, 3), 0), BLOCK)
     z = robust_z(means)
-    cells = np.clip((np.abs(z) - 2.0) / 6.0, 0.0, 1.0)
-    pix = np.zeros((h, w), np.float32)
-    hb, wb = cells.shape
-    pix[: hb * BLOCK, : wb * BLOCK] = upsample(cells, (hb * BLOCK, wb * BLOCK))
-    score, ev = region_score(z, Z_THRESHOLD, SHARE_SCALE)
-    box = ev.pop("region_box_blocks")
-    ev["region_box_px"] = [v * BLOCK for v in box] if box else None
+    pix, score, ev = outlier_map(z, (h, w), BLOCK, Z_THRESHOLD, SHARE_SCALE)
     ev.update(quality=QUALITY, block=BLOCK, mean_error=round(float(diff.mean()), 3),
               block_mean_median=round(float(np.median(means)), 3),
               max_abs_z=round(float(np.abs(z).max()), 2))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from app.core.forensics.image.blocks import MapResult, region_score, robust_z, upsample
+from app.core.forensics.image.blocks import MapResult, outlier_map, robust_z
 
 BLOCK = 16
 Z_THRESHOLD = 4.0
@@ -52,13 +52,7 @@ def noise_inconsistency(gray: np.ndarray) -> MapResult:
         return MapResult(np.zeros((h, w), np.float32), 0.0, {"skipped": "image too small"})
     sigma = block_sigma(residual(gray))
     z = robust_z(np.log(sigma))
-    cells = np.clip((np.abs(z) - 2.0) / 6.0, 0.0, 1.0)
-    pix = np.zeros((h, w), np.float32)
-    hb, wb = cells.shape
-    pix[: hb * BLOCK, : wb * BLOCK] = upsample(cells, (hb * BLOCK, wb * BLOCK))
-    score, ev = region_score(z, Z_THRESHOLD, SHARE_SCALE)
-    box = ev.pop("region_box_blocks")
-    ev["region_box_px"] = [v * BLOCK for v in box] if box else None
+    pix, score, ev = outlier_map(z, (h, w), BLOCK, Z_THRESHOLD, SHARE_SCALE)
     ev.update(block=BLOCK, median_sigma=round(float(np.median(sigma)), 3),
               max_abs_z=round(float(np.abs(z).max()), 2))
     return MapResult(pix, score, ev)
