@@ -15,7 +15,6 @@ refuses: a model fitted on less would only look good by chance.
 from __future__ import annotations
 
 import csv
-import json
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ import numpy as np
 
 from app.core.errors import CaseNotFound, VigilError
 from app.core.voice import scoring
+from app.services.voice import load_scoring_inputs
 from app.store import runs
 from app.store import voice as vstore
 from app.store.workspace import Workspace
@@ -59,16 +59,10 @@ def case_vector(ws: Workspace, case_id: int) -> np.ndarray | None:
     run = runs.case_run(ws, case_id, kind="voice")
     if run is None:
         return None
-    utts = []
-    for r in vstore.utterances(ws, run["id"]):
-        feats = {**json.loads(r["acoustic_json"] or "{}"), **json.loads(r["text_json"] or "{}"), "latency_s": r["latency_s"]}
-        utts.append({**r, "features": feats})
-    applicant = next((u["speaker"] for u in utts if u["is_applicant"]), "A")
+    utts, applicant, _, base = load_scoring_inputs(ws, run["id"])
     own = [u for u in utts if u["speaker"] == applicant]
-    if not own:
+    if not own or base is None:
         return None
-    marked = [k for k, u in enumerate(utts) if u["is_baseline"]]
-    base = scoring.estimate_baseline(utts, marked or scoring.default_baseline_indexes(utts, applicant), applicant)
     keys = [c.key for c in scoring.RISK_CUES]
     return np.array([[scoring.cue_vector(u, base)[k] for k in keys] for u in own]).mean(axis=0)
 

@@ -98,10 +98,9 @@ def utterances_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
 
 def features_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
     """Write the wide feature table: one row per utterance, ``ac_*`` acoustic and ``tx_*`` text columns."""
-    import json
-
     from app.core.voice.acoustic import ACOUSTIC_NAMES
     from app.core.voice.text import TEXT_NAMES
+    from app.services.voice import stored_features
     from app.store import voice as vstore
 
     run = _voice_run(ws, case_id)
@@ -112,7 +111,7 @@ def features_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
             w = csv.writer(fh)
             w.writerow(["start_s", "end_s", "speaker", *cols])
             for u in vstore.utterances(ws, run["id"]):
-                feats = {**json.loads(u["acoustic_json"] or "{}"), **json.loads(u["text_json"] or "{}")}
+                feats = stored_features(u)
                 w.writerow([_fmt(u["start_s"]), _fmt(u["end_s"]), u["speaker"], *(_fmt(feats.get(c)) for c in cols)])
                 n += 1
     except OSError as exc:

@@ -248,29 +248,46 @@ def _join_words(words: list[str], language: str) -> str:
     return out.strip()
 
 
-def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_idx: list[int] | None = None) -> None:
-    """Recompute arousal and risk for a voice run (new baseline, new applicant, or a calibrated model).
+def stored_features(row: dict[str, Any]) -> dict[str, float | None]:
+    """An utterance row's features as the scores use them: ``ac_*``, ``tx_*`` and ``latency_s``."""
+    return {**json.loads(row["acoustic_json"] or "{}"), **json.loads(row["text_json"] or "{}"),
+            "latency_s": row["latency_s"]}
+
+
+def load_scoring_inputs(ws: Workspace, run_id: int, applicant: str | None = None,
+                        baseline_idx: list[int] | None = None
+                        ) -> tuple[list[dict[str, Any]], str, list[int], scoring.Baseline | None]:
+    """A run's utterances with decoded features, the applicant, the baseline positions and statistics.
 
     ``baseline_idx`` names the baseline utterances by their ``idx``; without it the reviewer's marked
-    ones are kept, or the default (the applicant's first answers) is used.
+    ones are kept, or the default (the applicant's first answers) is used. Positions index the
+    returned list, which is in time order.
     """
     utts = []
     for r in vstore.utterances(ws, run_id):
-        feats = {**json.loads(r["acoustic_json"] or "{}"), **json.loads(r["text_json"] or "{}")}
-        feats["latency_s"] = r["latency_s"]
         ev = json.loads(r["evidence_json"] or "{}")
-        utts.append({**r, "features": feats, "lexicon_hits": ev.get("lexicon_hits", [])})
-    if not utts:
-        return
+        utts.append({**r, "features": stored_features(r), "lexicon_hits": ev.get("lexicon_hits", [])})
     if applicant is None:
         applicant = next((u["speaker"] for u in utts if u["is_applicant"]), "A")
-    if baseline_idx is None:  # positions in ``utts``, which is in time order
+    if not utts:
+        return utts, applicant, [], None
+    if baseline_idx is None:
         marked = [k for k, u in enumerate(utts) if u["is_baseline"]]
         positions = marked or scoring.default_baseline_indexes(utts, applicant)
-    else:  # the caller names utterances by their idx
+    else:
         wanted = set(baseline_idx)
         positions = [k for k, u in enumerate(utts) if u["idx"] in wanted]
-    base = scoring.estimate_baseline(utts, positions, applicant)
+    return utts, applicant, positions, scoring.estimate_baseline(utts, positions, applicant)
+
+
+def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_idx: list[int] | None = None) -> None:
+    """Recompute arousal and risk for a voice run (new baseline, new applicant, or a calibrated model).
+
+    See :func:`load_scoring_inputs` for how the applicant and the baseline are chosen.
+    """
+    utts, applicant, positions, base = load_scoring_inputs(ws, run_id, applicant, baseline_idx)
+    if base is None:
+        return
     model = vstore.active_risk_model(ws) or scoring.default_model()
     out = []
     for k, u in enumerate(utts):
