@@ -53,7 +53,7 @@ def register(ws: Workspace, path: str | Path, case_name: str | None, model_names
     info = probe(str(path), require_video=require_video)
     for name in model_names:
         model_path(name)
-    case_id: int | None = ws.find_case(case_name)["id"] if case_name and _case_exists(ws, case_name) else None
+    case_id = _existing_case(ws, case_name) if case_name else None
     known = ws.media_by_sha(info.sha256, case_id)
     if known:
         return Registered(info, known[0]["case_id"], known[0]["id"])
@@ -131,12 +131,11 @@ def analyze_video(
     return AnalyzeResult(case_id, run_id, "completed", done, note, usable)
 
 
-def _case_exists(ws: Workspace, name: str) -> bool:
+def _existing_case(ws: Workspace, name: str) -> int | None:
     try:
-        ws.find_case(name)
+        return int(ws.find_case(name)["id"])
     except CaseNotFound:  # a new case of that name will be made
-        return False
-    return True
+        return None
 
 
 def finalize(ws: Workspace, run_id: int, baselines: dict[int, np.ndarray] | None = None) -> None:
