@@ -96,9 +96,12 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     voice = None if args.no_voice else VoiceConfig(language=args.language, asr_model=args.asr_model,
                                                    transcript=args.transcript)
     name = Path(args.video).name
-    with _workspace(args) as ws, _Progress() as progress:
+    with _workspace(args) as ws, _Progress() as progress, _StopOnSignal() as stop:
         res = analyze_media(ws, args.video, args.case, config, voice,
-                            progress.reporter(f"{name} video", "frames"), progress.reporter(f"{name} voice", "utterances"))
+                            progress.reporter(f"{name} video", "frames"), progress.reporter(f"{name} voice", "utterances"),
+                            stop.is_set)
+    if res.interrupted:
+        raise KeyboardInterrupt  # everything is committed and marked; main() says how to resume
     v, a = res.video, res.voice
     if v is not None and v.status == "already":
         print(f"{name}: video already analysed in case {res.case_id} (same file, same settings)", file=sys.stderr)
@@ -344,6 +347,38 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+class _StopOnSignal:
+    """Ctrl-C or SIGTERM asks a long analysis to stop at its next batch; a second one stops at once.
+
+    An exception raised at an arbitrary point of a multi-threaded pipeline (what Python does with
+    SIGINT) can land while a worker thread waits on the main one. Asking instead lets every stage
+    stop where it polls, commit, and mark its run for resuming.
+    """
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self._old: dict[int, Any] = {}
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self._event.is_set():
+            raise KeyboardInterrupt
+        self._event.set()
+        print("\nvigil: stopping after the current batch (press Ctrl-C again to stop at once)", file=sys.stderr)
+
+    def __enter__(self) -> _StopOnSignal:
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -68,8 +69,12 @@ def _series(rows: list[dict[str, Any]], width: int, height: int, audio: Any,
 
 def forgery_pass(ws: Workspace, run_id: int, path: str, integrity: float | None = None,
                  weights: dict[str, float] | None = None,
-                 speech: list[tuple[float, float]] | None = None) -> dict[str, Any]:
+                 speech: list[tuple[float, float]] | None = None,
+                 cancel: Callable[[], bool] | None = None) -> dict[str, Any] | None:
     """Score the applicant's face of a finished video run; returns the session result.
+
+    ``cancel`` is polled between chunks; a cancelled pass stores no session result and returns
+    None (the next analyze of the same media runs it again).
 
     ``speech`` lists the applicant's utterances (start, end) when voice analysis found them; the
     audio-visual cue then ignores everyone else's speech.
@@ -88,6 +93,8 @@ def forgery_pass(ws: Workspace, run_id: int, path: str, integrity: float | None 
         audio = track if track is not None and track.has_audio and track.n_samples > 0 else None
         t0 = 0.0
         while t0 <= end:
+            if cancel is not None and cancel():
+                return None
             rows = fstore.series_rows(ws, run_id, face, t0, t0 + CHUNK_S)
             t0 += CHUNK_S
             if len(rows) < 2:

@@ -31,6 +31,7 @@ class SessionResult:
     notes: list[str]
     integrity: dict | None = None
     forgery: dict | None = None
+    interrupted: bool = False
 
 
 def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
@@ -39,7 +40,10 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
                   cancel: Callable[[], bool] | None = None) -> SessionResult:
     """Analyse video and voice of ``path`` concurrently; ``voice=None`` skips voice analysis.
 
-    A Ctrl-C during the video pass stops the voice worker too; both keep what they committed.
+    ``cancel`` is polled throughout (between frame batches, utterances and forgery chunks); once it
+    returns True both passes stop at the next such point, keep what they committed and the result
+    says ``interrupted``: the same call later resumes. A ``KeyboardInterrupt`` stops the voice
+    worker too.
     """
     video = video or PipelineConfig()
     if voice is not None and voice.transcript:  # a bad subtitle file is the user's input: fail first
@@ -73,8 +77,8 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
                 if not info.has_video:
                     raise
                 notes.append(f"voice analysis failed: {exc}")
-        integrity = _integrity(ws, reg) if info.has_video else None
-        forgery = _forgery(ws, ares, path, integrity, vres) if ares is not None else None
+        integrity = _integrity(ws, reg) if info.has_video and not cancelled() else None
+        forgery = _forgery(ws, ares, path, integrity, vres, cancelled) if ares is not None and not cancelled() else None
     except BaseException:
         stop.set()
         if future is not None:
@@ -82,11 +86,11 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
         raise
     finally:
         pool.shutdown(wait=True)
-    return SessionResult(reg.case_id, ares, vres, notes, integrity, forgery)
+    return SessionResult(reg.case_id, ares, vres, notes, integrity, forgery, cancelled())
 
 
 def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: dict | None,
-             vres: VoiceResult | None) -> dict | None:
+             vres: VoiceResult | None, cancel: Callable[[], bool]) -> dict | None:
     """The forgery pass of a finished video run (once; a rerun reads the stored result)."""
     import json
 
@@ -106,7 +110,7 @@ def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: di
     speech = None
     if vres is not None and vres.utterances:
         speech = [(u["start_s"], u["end_s"]) for u in vstore.utterances(ws, vres.run_id) if u["is_applicant"]]
-    return forgery_pass(ws, ares.run_id, str(path), score, active_weights(), speech)
+    return forgery_pass(ws, ares.run_id, str(path), score, active_weights(), speech, cancel)
 
 
 def _integrity(ws: Workspace, reg: Registered) -> dict:
