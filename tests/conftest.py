@@ -139,3 +139,39 @@ def interview_clip(tmp_path_factory: pytest.TempPathFactory, talking_head: Path)
                     "-map", "0:v", "-map", "1:a", "-shortest", "-c:v", "libx264", "-preset", "veryfast",
                     "-c:a", "aac", str(out)], check=True)
     return out
+
+
+@pytest.fixture(scope="session")
+def analyzed_interview(tmp_path_factory: pytest.TempPathFactory, interview_clip: Path) -> tuple[Path, int, Path]:
+    """A workspace holding the mock interview analysed end to end (face, voice, forgery).
+
+    Returns (workspace path, case id, video path). Shared by the whole session: tests that change
+    the workspace take a copy through ``review_case``.
+    """
+    from app.core.pipeline import PipelineConfig
+    from app.services.session import analyze_media
+    from app.services.voice import VoiceConfig
+    from app.store.workspace import Workspace
+
+    ws_path = tmp_path_factory.mktemp("analyzed") / "interview.db"
+    with Workspace.open(ws_path) as ws:
+        res = analyze_media(ws, interview_clip, "Interview 001", PipelineConfig(), VoiceConfig(language="en"))
+    assert res.video is not None and res.video.status == "completed"
+    return ws_path, res.case_id, interview_clip
+
+
+@pytest.fixture
+def review_case(analyzed_interview: tuple[Path, int, Path], tmp_path: Path) -> tuple[Path, int, Path]:
+    """A private copy of ``analyzed_interview``'s workspace: (workspace path, case id, video path)."""
+    import sqlite3
+
+    src, case_id, video = analyzed_interview
+    dst = tmp_path / "review.db"
+    con = sqlite3.connect(src)
+    try:
+        out = sqlite3.connect(dst)
+        con.backup(out)  # consistent copy of a WAL database
+        out.close()
+    finally:
+        con.close()
+    return dst, case_id, video
