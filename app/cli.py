@@ -239,6 +239,47 @@ def cmd_forgery_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_forgery(args: argparse.Namespace) -> int:
+    """Train the blending-boundary CNN on real faces (self-blended images) and optionally use it."""
+    from app.core.analysers.forensics import activate_blend_model
+    from app.core.forensics.sbi.train import train
+
+    missing = [p for p in args.real if not Path(p).exists()]
+    if missing:
+        raise VigilError(f"not found: {', '.join(missing)}")
+    out = Path(args.out)
+    if out.is_dir():
+        raise VigilError(f"{out}: is a folder; give the file to write, e.g. {out / 'blendnet.pt'}")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with open(out.parent / f".{out.name}.probe", "wb"):
+            pass
+        (out.parent / f".{out.name}.probe").unlink()
+    except OSError as exc:
+        raise VigilError(f"{out}: cannot write there ({exc.strerror or exc})") from exc
+    if args.epochs < 1 or args.every < 1:
+        raise VigilError("--epochs and --every must be at least 1")
+    try:
+        report = train(args.real, out, epochs=args.epochs, seed=args.seed, every=args.every,
+                       holdout=args.holdout, say=lambda line: print(line, file=sys.stderr))
+    except ValueError as exc:
+        raise VigilError(str(exc)) from exc
+    if args.activate:
+        report["activated"] = str(activate_blend_model(out, report))
+    if args.json:
+        print(json.dumps(report, indent=2, default=str))
+        return 0
+    val = report.get("val") or {}
+    print(f"{out}: trained on {report['n_train']} faces from {len(report['train_files'])} files, "
+          f"validated on {report['n_val']} faces (ROC AUC {val.get('auc', float('nan')):.3f} against self-blends)")
+    print(f"sha256 {report['sha256']}")
+    if args.activate:
+        print(f"active: later analyses use it ({report['activated']})")
+    else:
+        print("not active: run again with --activate to use it in analyses")
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     """Measure decode, landmarker and pipeline speed and memory."""
     from app.core.pipeline import PipelineConfig
@@ -246,6 +287,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.video and not Path(args.video).exists():
         raise VigilError(f"{args.video}: file not found")
+    if args.gui:
+        from app.ui.bench import format_gui_report, run_gui_bench
+
+        print("building a synthetic one-hour case and opening it in the review window…", file=sys.stderr)
+        r = run_gui_bench()
+        print(json.dumps(r, indent=2) if args.json else format_gui_report(r))
+        return 0
     height = 720 if args.hd else args.height
     fps = 30 if args.hd else args.fps
     print("benchmarking (each stage runs the whole clip)…", file=sys.stderr)
@@ -265,6 +313,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     r = run_bench(args.video, height, fps, args.loop, PipelineConfig(cnn_stride=args.cnn_stride))
     print(to_json(r) if args.json else format_report(r))
     return 0
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    """Open the review workstation (Qt is imported only here, so the other commands stay Qt-free)."""
+    from app.ui.app import run_gui
+
+    return run_gui(args.workspace, args.target, args.screenshot)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -329,7 +384,20 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--fit", action="store_true", help="re-fit the fusion weights on these videos and use them from now on")
     fe.set_defaults(func=cmd_forgery_eval)
 
-    b = sub.add_parser("bench", help="measure speed and memory on a video (default: bundled real clip)")
+    tf = sub.add_parser("train-forgery", help="train the blending-boundary detector on your own real face media")
+    tf.add_argument("--real", nargs="+", required=True, metavar="DIR",
+                    help="folders or files of real (untampered) face videos and images")
+    tf.add_argument("--out", required=True, metavar="MODEL", help="where to write the weights (.pt)")
+    tf.add_argument("--epochs", type=int, default=12)
+    tf.add_argument("--seed", type=int, default=0)
+    tf.add_argument("--every", type=int, default=4, metavar="K", help="keep every K-th video frame")
+    tf.add_argument("--holdout", nargs="*", default=None, metavar="FILE",
+                    help="file names kept out of training for validation (default: about a fifth)")
+    tf.add_argument("--activate", action="store_true", help="use the trained weights in later analyses")
+    tf.add_argument("--json", action="store_true")
+    tf.set_defaults(func=cmd_train_forgery)
+
+    b = sub.add_parser("bench", help="measure speed and memory on a video (default: bundled real clip); --gui: the review window")
     b.add_argument("video", nargs="?", metavar="VIDEO")
     b.add_argument("--json", action="store_true")
     b.add_argument("--720p", dest="hd", action="store_true", help="re-encode the clip to 1280x720 at 30 fps first")
@@ -341,7 +409,15 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--asr-model", choices=("whisper-base", "whisper-tiny.en"), default="whisper-base")
     b.add_argument("--session", action="store_true",
                    help="time video alone, voice alone and both side by side on one recording")
+    b.add_argument("--gui", action="store_true",
+                   help="time opening a synthetic one-hour case in the review window, and its pan/zoom frames")
     b.set_defaults(func=cmd_bench)
+
+    g = sub.add_parser("gui", help="open the review workstation (a VIDEO is analysed; a CASE is opened)")
+    g.add_argument("target", nargs="?", metavar="VIDEO|CASE", help="a recording to analyse, or a case id, name or 'latest'")
+    ws(g)
+    g.add_argument("--screenshot", metavar="PNG", help="render the window at 1600x1000 with the case open, write PNG, exit")
+    g.set_defaults(func=cmd_gui)
     return p
 
 

@@ -14,7 +14,7 @@ import pytest
 
 from app.core.forensics.cues import avsync, blink, headpose, temporal
 from app.core.forensics.cues.base import CueResult, FaceSeries, windows
-from app.core.forensics.cues.fusion import DEFAULT_WEIGHTS, fit, fuse, to_logit
+from app.core.forensics.cues.fusion import CUE_ORDER, DEFAULT_WEIGHTS, fit, fuse, to_logit
 from app.core.forensics.cues.series import frame_energy, series_from_video
 
 
@@ -94,15 +94,15 @@ def test_fusion_weights_nan_and_session() -> None:
 
 def test_fit_recovers_planted_cue() -> None:
     rng = np.random.default_rng(7)
-    x = rng.uniform(0.02, 0.98, (600, 4))
+    x = rng.uniform(0.02, 0.98, (600, len(CUE_ORDER)))
     x[rng.uniform(size=x.shape) < 0.1] = np.nan
     z = np.nan_to_num(to_logit(x[:, 2]), nan=0.0)
     y = (rng.uniform(size=600) < 1 / (1 + np.exp(-2.0 * z))).astype(int)
     w = fit(x, y)
-    assert max(("temporal", "blink", "headpose", "avsync"), key=w.get) == "headpose"
+    assert CUE_ORDER[2] == "headpose" and max(CUE_ORDER, key=w.get) == "headpose"
     assert w["headpose"] > 0.7 and w["_scale"] > 1.0
     fused = fuse([_cue(n, list(x[:50, k]), float("nan")) for k, n in
-                  enumerate(("temporal", "blink", "headpose", "avsync"))], weights=w)
+                  enumerate(CUE_ORDER)], weights=w)
     ok = np.isfinite(fused.probability)
     assert np.all((fused.probability[ok] >= 0) & (fused.probability[ok] <= 1))
 

@@ -38,7 +38,10 @@ def test_real_clip_scores_low_and_fills_the_columns(tmp_path: Path, talking_head
         windows = list(ws.db.query("select * from forgery_windows"))
         assert len(windows) >= 8  # 20 s in 2 s windows
         ev = json.loads(windows[0]["cues_json"])
-        assert set(ev["cues"]) == {"temporal", "blink", "headpose", "avsync"}
+        assert set(ev["cues"]) == {"temporal", "blink", "headpose", "avsync", "sbi", "freq"}
+        assert forgery["cues"]["freq"] is not None and forgery["cues"]["freq"] < 0.1
+        assert forgery["cues"]["sbi"] is not None and forgery["cues"]["sbi"] < 0.1
+        assert all(r["fg_freq"] != "" for r in usable)
         assert len(fstore.sessions(ws, 1)) == 1
 
 
@@ -75,7 +78,7 @@ def test_forgery_eval_reports_auc_per_video_and_per_cue(tmp_path: Path, single_f
     fake = next(v["score"] for v in report["videos"] if v["label"] == "fake")
     assert all(v["score"] < fake for v in report["videos"] if v["label"] == "real")
     assert report["auc"] == 1.0
-    assert set(report["cues"]) == {"temporal", "blink", "headpose", "avsync", "integrity"}
+    assert set(report["cues"]) == {"temporal", "blink", "headpose", "avsync", "sbi", "freq", "integrity"}
     assert (tmp_path / "roc.png").stat().st_size > 1000
     p = subprocess.run(cmd[:-3] + ["--fit"], capture_output=True, text=True, env=env, timeout=600)
     assert p.returncode == 2 and "too few videos" in p.stderr and "Traceback" not in p.stderr

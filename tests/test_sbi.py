@@ -162,12 +162,11 @@ def test_face_pasted_from_another_clip_scores_higher(detector: BlendDetector, py
 
 
 def test_train_smoke(pyfeat_media: Path, tmp_path: Path) -> None:
-    sys.path.insert(0, str(REPO / "models"))
-    from train_sbi import train
+    from app.core.forensics.sbi.train import train
 
     out = tmp_path / "tiny.pt"
     res = train([pyfeat_media / "single_face.mp4", pyfeat_media / "single_face.jpg"], out, epochs=1,
-                seed=3, every=12, holdout=["single_face.jpg"], log=False)
+                seed=3, every=12, holdout=["single_face.jpg"], say=None)
     assert res["n_train"] >= 4 and res["n_val"] == 1
     assert res["train_files"] == ["single_face.mp4"] and res["val_files"] == ["single_face.jpg"]
     import hashlib

@@ -25,6 +25,7 @@ from app.core.face.landmarker import FaceLandmarker, FaceObservation
 from app.core.face.pose import pose_from_matrix
 from app.core.face.quality import NO_FACE, QualityGate, sharpness
 from app.core.face.tracker import FaceTracker
+from app.core.forensics.pixels import native_patch
 from app.core.media import VideoFrame, iter_frames, prefetch
 from app.core.analysers.expression import face_crop
 
@@ -38,6 +39,7 @@ class PipelineConfig:
     max_faces: int = 1
     stride: int = 1
     cnn_stride: int = 3
+    pixel_stride: int = 6  # pixel forensics (blending CNN, blocking, sharpness, spectrum) every Nth frame
     batch_frames: int = 32
     analysers: tuple[str, ...] = DEFAULT_ANALYSERS
     keep_mesh: bool = True
@@ -47,9 +49,19 @@ class PipelineConfig:
         """JSON-able parameters for the run record."""
         return {
             "max_faces": self.max_faces, "stride": self.stride, "cnn_stride": self.cnn_stride,
+            "pixel_stride": self.pixel_stride,
             "analysers": list(self.analysers), "keep_mesh": self.keep_mesh,
-            "quality": self.quality.__dict__,
+            "quality": self.quality.__dict__, **self._blend_model(),
         }
+
+    def _blend_model(self) -> dict[str, object]:
+        """An institution-trained blending model in use (``vigil train-forgery --activate``)."""
+        if "forensics" not in self.analysers:
+            return {}
+        from app.core.analysers.forensics import active_blend_weights
+
+        active = active_blend_weights()
+        return {"blend_model_sha256": active[1]} if active else {}
 
     def model_names(self) -> list[str]:
         """Models this configuration uses (for the run's provenance record)."""
@@ -88,10 +100,12 @@ class _Face:
     raw: np.ndarray
     usable: bool
     crop: np.ndarray | None
+    patch: tuple[np.ndarray, np.ndarray] | None = None
 
 
-def _measure(frame: VideoFrame, obs: FaceObservation, gate: QualityGate, want_crop: bool) -> tuple:
-    """Pose, quality, geometry and the CNN crop for one face."""
+def _measure(frame: VideoFrame, obs: FaceObservation, gate: QualityGate, want_crop: bool,
+             want_patch: bool = False) -> tuple:
+    """Pose, quality, geometry, the CNN crop and (``want_patch``) the native face patch for one face."""
     img = frame.image
     h, w = img.shape[:2]
     x, y, bw, bh = obs.bbox
@@ -108,13 +122,14 @@ def _measure(frame: VideoFrame, obs: FaceObservation, gate: QualityGate, want_cr
     if want_crop and usable and grey is not None:
         pts = obs.landmarks[:, :2] * (w, h) - (x0, y0)
         crop = face_crop(grey, pts)
+    patch = native_patch(img, obs.landmarks[:, :2] * (w, h)) if want_patch and usable else None
     row = {
         "present": 1, "usable": int(usable), "reason": reason,
         "face_x": round(x, 1), "face_y": round(y, 1), "face_w": round(bw, 1), "face_h": round(bh, 1),
         "sharpness": round(sharp, 1), "yaw": round(yaw, 2), "pitch": round(pitch, 2), "roll": round(roll, 2),
         "raw": raw.tobytes(),
     }
-    return row, raw, usable, crop
+    return row, raw, usable, crop, patch
 
 
 def run(
@@ -159,10 +174,11 @@ def run(
                 continue  # warm-up only: lets video-mode tracking settle as in an uninterrupted run
             ids = tracker.assign(frame.index, faces)
             want_crop = frame.index % config.cnn_stride == 0
+            want_patch = frame.index % config.pixel_stride == 0 and "forensics" in config.analysers
             done = []
             for obs, tid in zip(faces, ids):
-                row, raw, usable, crop = _measure(frame, obs, config.quality, want_crop)
-                done.append(_Face(frame.index, frame.t, tid, obs, row, raw, usable, crop))
+                row, raw, usable, crop, patch = _measure(frame, obs, config.quality, want_crop, want_patch)
+                done.append(_Face(frame.index, frame.t, tid, obs, row, raw, usable, crop, patch))
             pending.append((frame, done))
             if len(pending) >= config.batch_frames or (cancel is not None and cancel()):
                 yield _finish(pending, analysers, tracker, config.keep_mesh)
@@ -195,6 +211,8 @@ def _finish(pending: list[tuple[VideoFrame, list[_Face]]], analysers: list, trac
         if n else np.zeros((0, 64, 64), np.uint8),
         has_crop=np.array([f.crop is not None for f in faces], dtype=bool),
         columns={},
+        patches=[f.patch[0] if f.patch is not None else None for f in faces],
+        patch_pts=[f.patch[1] if f.patch is not None else None for f in faces],
     )
     for a in analysers:
         batch.columns.update(a.process(batch))

@@ -87,7 +87,7 @@ def analyze_video(
     if run is not None:
         # Resume at a frame where the expression CNN runs, so the rows after it are the rows an
         # uninterrupted run would have written (the few frames re-analysed are replaced).
-        step = math.lcm(config.stride, config.cnn_stride)
+        step = math.lcm(config.stride, config.cnn_stride, config.pixel_stride)
         run_id = run["id"]
         start = (run["last_frame"] + 1) // step * step
         runs.delete_from(ws, run_id, start)

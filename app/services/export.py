@@ -21,10 +21,10 @@ FRAME_COLUMNS: tuple[tuple[str, str], ...] = (
     ("face_w", "face_w"), ("face_h", "face_h"), ("sharpness", "sharpness"), ("blink", "blink"),
     *((f"{a}_asym", f"{a}_asym") for a in LATERAL_AUS),
     ("forgery", "forgery"), ("fg_temporal", "fg_temporal"), ("fg_blink", "fg_blink"),
-    ("fg_headpose", "fg_headpose"), ("fg_avsync", "fg_avsync"),
+    ("fg_headpose", "fg_headpose"), ("fg_avsync", "fg_avsync"), ("fg_sbi", "fg_sbi"), ("fg_freq", "fg_freq"),
 )
 _SCORES = (set(AU_NAMES) | set(EXPRESSIONS) | {"blink"} | {f"{a}_asym" for a in LATERAL_AUS}
-           | {"forgery", "fg_temporal", "fg_blink", "fg_headpose", "fg_avsync"})
+           | {"forgery", "fg_temporal", "fg_blink", "fg_headpose", "fg_avsync", "fg_sbi", "fg_freq"})
 
 
 def _fmt(v: object) -> object:

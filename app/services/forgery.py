@@ -19,7 +19,8 @@ import numpy as np
 
 from app.core.analysers.au import RAW_NAMES
 from app.core.face.landmarker import N_LANDMARKS
-from app.core.forensics.cues import avsync, blink, headpose, temporal
+from app.core.analysers.forensics import PX_COLUMNS
+from app.core.forensics.cues import avsync, blink, freq, headpose, sbi, temporal
 from app.core.forensics.cues.base import FaceSeries
 from app.core.forensics.cues.fusion import DEFAULT_WEIGHTS, fuse
 from app.core.forensics.cues.series import frame_energy
@@ -27,7 +28,8 @@ from app.store import forgery as fstore
 from app.store import runs
 from app.store.workspace import Workspace
 
-CUES = (("temporal", temporal), ("blink", blink), ("headpose", headpose), ("avsync", avsync))
+CUES = (("temporal", temporal), ("blink", blink), ("headpose", headpose), ("avsync", avsync), ("sbi", sbi),
+        ("freq", freq))
 CHUNK_S = 120.0
 N_BLEND = 52
 
@@ -64,7 +66,9 @@ def _series(rows: list[dict[str, Any]], width: int, height: int, audio: Any,
         for a, b in speech:
             own |= (t >= a) & (t <= b)
         energy = np.where(own, energy, np.nan)
-    return FaceSeries(t, usable, lms, bss, mats, width, height, energy)
+    px = {c: np.array([np.nan if r.get(c) is None else r[c] for r in rows], dtype=np.float64) for c in PX_COLUMNS}
+    frames = np.array([r["frame"] for r in rows], dtype=np.int64)
+    return FaceSeries(t, usable, lms, bss, mats, width, height, energy, px, frames)
 
 
 def forgery_pass(ws: Workspace, run_id: int, path: str, integrity: float | None = None,

@@ -28,7 +28,7 @@ from app.services.session import analyze_media
 from app.store.workspace import Workspace
 
 VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".wmv", ".m4v"}
-CUE_KEYS = ("temporal", "blink", "headpose", "avsync", "integrity")
+CUE_KEYS = ("temporal", "blink", "headpose", "avsync", "sbi", "freq", "integrity")
 
 
 def fusion_dir() -> Path:

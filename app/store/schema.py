@@ -7,7 +7,9 @@ damaged.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import sqlite_utils
 
@@ -85,5 +87,62 @@ def _v3(db: sqlite_utils.Database) -> None:
     )
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3]
+def _v4(db: sqlite_utils.Database) -> None:
+    """Forgery: blending-boundary and frequency/boundary cues (window scores and per-frame measures)."""
+    for col in ("fg_sbi", "fg_freq", "px_sbi", "px_block", "px_sharp", "px_spec"):
+        db["frames"].add_column(col, float)
+
+
+# The default annotation tiers: a risk officer's controlled vocabulary for each (Note is free text).
+# Colours are from the Okabe-Ito palette, which stays distinguishable for colour-blind reviewers.
+DEFAULT_TIERS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("Evasive", "#e69f00", ("deflects question", "vague answer", "long pause before answer", "changes subject",
+                            "answers a different question", "refuses to answer")),
+    ("Inconsistent", "#cc79a7", ("contradicts earlier answer", "contradicts documents", "story changes",
+                                 "numbers do not add up", "timeline does not fit")),
+    ("Suspected deepfake", "#d55e00", ("face flicker", "blending edge", "lip-sync mismatch", "unnatural blink",
+                                       "skin texture too smooth", "head pose glitch", "lighting mismatch",
+                                       "virtual camera")),
+    ("Baseline", "#009e73", ("neutral baseline",)),
+    ("Note", "#0072b2", ()),
+)
+
+
+def _v5(db: sqlite_utils.Database) -> None:
+    """Review: annotation tiers with a controlled vocabulary, annotations, status decisions and sign-offs."""
+    db["tiers"].create(
+        {"id": int, "name": str, "vocabulary_json": str, "color": str, "builtin": int, "kind": str, "sort": int,
+         "created_at": str},
+        pk="id", not_null={"name", "kind"}, defaults={"builtin": 0, "kind": "interval", "sort": 0},
+    )
+    # Tier names are unique whatever their case: "baseline" must not shadow "Baseline".
+    db.execute("create unique index idx_tiers_name on tiers (name collate nocase)")
+    # Annotations are soft-deleted so that undoing a delete restores the same row and id.
+    db["annotations"].create(
+        {"id": int, "case_id": int, "tier_id": int, "start_s": float, "end_s": float, "label": str, "note": str,
+         "author": str, "created_at": str, "updated_at": str, "deleted": int},
+        pk="id", foreign_keys=[("case_id", "cases", "id"), ("tier_id", "tiers", "id")],
+        not_null={"case_id", "tier_id", "start_s", "end_s", "deleted"},
+        defaults={"label": "", "note": "", "deleted": 0},
+    )
+    db["annotations"].create_index(["case_id"])
+    db["annotations"].create_index(["case_id", "tier_id"])
+    db["decisions"].create(
+        {"id": int, "case_id": int, "status": str, "reason": str, "reviewer": str, "at": str, "kind": str,
+         "supervisor": str, "note": str},
+        pk="id", foreign_keys=[("case_id", "cases", "id")], not_null={"case_id", "status", "at", "kind"},
+        defaults={"kind": "status"},
+    )
+    db["decisions"].create_index(["case_id", "id"])
+    # The review window reads one case's audit trail on the UI thread.
+    db["audit"].create_index(["case_id", "id"])
+    at = datetime.now(UTC).isoformat(timespec="seconds")
+    db["tiers"].insert_all([
+        {"name": name, "vocabulary_json": json.dumps(list(vocab)), "color": color, "builtin": 1,
+         "kind": "interval", "sort": k, "created_at": at}
+        for k, (name, color, vocab) in enumerate(DEFAULT_TIERS)
+    ])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
 SCHEMA_VERSION = len(MIGRATIONS)

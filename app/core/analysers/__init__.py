@@ -24,13 +24,21 @@ def _expression(cnn_stride: int = 2, **_: Any) -> Analyser:
     return ExpressionAnalyser(cnn_stride=cnn_stride)
 
 
+def _forensics(**_: Any) -> Analyser:
+    from app.core.analysers.forensics import PixelForensics
+
+    return PixelForensics()
+
+
 REGISTRY: dict[str, dict[str, Any]] = {
     "au": {"options": ("blendshapes+geometry",), "default": "blendshapes+geometry",
            "models": ("face_landmarker",), "factory": _au},
     "expression": {"options": ("mini-xception+emfacs",), "default": "mini-xception+emfacs",
                    "models": ("fer_mini_xception",), "factory": _expression},
+    "forensics": {"options": ("sbi+block+sharpness+spectrum",), "default": "sbi+block+sharpness+spectrum",
+                  "models": ("sbi_blendnet",), "factory": _forensics},
 }
-DEFAULT_ANALYSERS: tuple[str, ...] = ("au", "expression")
+DEFAULT_ANALYSERS: tuple[str, ...] = ("au", "expression", "forensics")
 
 
 def build(names: tuple[str, ...] = DEFAULT_ANALYSERS, **params: Any) -> list[Analyser]:

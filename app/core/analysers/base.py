@@ -7,7 +7,7 @@ It returns named per-face columns, which the pipeline puts into the rows it yiel
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +25,10 @@ class FaceBatch:
     raw : (N, F) raw features (:data:`app.core.analysers.au.RAW_NAMES`).
     crops : (N, 64, 64) uint8 upright grey face crops, or ``None`` rows are all-zero where not cut.
     has_crop : (N,) bool, whether ``crops`` holds a fresh crop for the entry.
+    columns : the columns computed so far by the analysers before this one.
+    patches : per entry, the face at native resolution with a wide margin (RGB) on the frames that
+        get pixel forensics (every ``pixel_stride``-th usable frame), else None.
+    patch_pts : the landmarks (478, 2) in each patch's pixel coordinates, or None.
     """
 
     frame: np.ndarray
@@ -34,6 +38,8 @@ class FaceBatch:
     crops: np.ndarray
     has_crop: np.ndarray
     columns: dict[str, np.ndarray]
+    patches: list[np.ndarray | None] = field(default_factory=list)
+    patch_pts: list[np.ndarray | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.frame)

@@ -25,6 +25,9 @@ class FaceSeries:
     matrix : (N, 4, 4) float32 facial transformation matrices.
     width, height : image size in pixels.
     audio_energy : (N,) speech RMS at each frame time, or None without audio.
+    px : per-frame pixel measurements (``px_sbi``, ``px_block``, ``px_sharp``, ``px_spec``), (N,)
+        each, NaN on frames without one (they are taken every few frames).
+    frame : (N,) video frame numbers, for evidence (empty when unknown).
     """
 
     t: np.ndarray
@@ -35,6 +38,8 @@ class FaceSeries:
     width: int
     height: int
     audio_energy: np.ndarray | None = None
+    px: dict[str, np.ndarray] = field(default_factory=dict)
+    frame: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
     def __len__(self) -> int:
         return int(len(self.t))
@@ -43,7 +48,9 @@ class FaceSeries:
         """A new series holding frames ``idx`` (copies), times as given."""
         return FaceSeries(self.t[idx].copy(), self.usable[idx].copy(), self.landmarks[idx].copy(),
                           self.blendshapes[idx].copy(), self.matrix[idx].copy(), self.width, self.height,
-                          None if self.audio_energy is None else self.audio_energy[idx].copy())
+                          None if self.audio_energy is None else self.audio_energy[idx].copy(),
+                          {k: v[idx].copy() for k, v in self.px.items()},
+                          self.frame[idx].copy() if len(self.frame) else self.frame)
 
     def fps(self) -> float:
         """Median frame rate (frames per second); 0 for fewer than two frames."""

@@ -7,7 +7,10 @@ Each cue score ``s`` in 0..1 becomes a logit ``z = log(s / (1 - s))`` (``s`` cli
 
 over the cues that have evidence in that window (NaN scores drop out and the remaining weights are
 renormalised), so with the defaults (``bias = 0``, ``scale = 1``) it is the weighted mean of the
-cues in logit space: cues that all say 0.8 fuse to 0.8. With no evidence at all, p is NaN. The
+cues in logit space: cues that all say 0.8 fuse to 0.8. The cues in :data:`ONE_SIDED` look for one
+specific trace (a pasted face's blending edge, a re-compressed face's JPEG grid): when they do not
+find it (score below 0.5) that is no evidence that the face is genuine, so they count only when
+they score 0.5 or more; otherwise they drop out like a cue without evidence. With no evidence at all, p is NaN. The
 session probability applies the same rule to the cues' session scores. An optional
 ``integrity_score`` (0..1, e.g. from file-integrity checks) enters every window and the session
 as one more cue named ``"integrity"``.
@@ -27,7 +30,8 @@ import numpy as np
 from app.core.forensics.cues.base import CueResult
 
 EPS = 0.02
-CUE_ORDER: tuple[str, ...] = ("temporal", "blink", "headpose", "avsync")
+CUE_ORDER: tuple[str, ...] = ("temporal", "blink", "headpose", "avsync", "sbi", "freq")
+ONE_SIDED: frozenset[str] = frozenset({"sbi", "freq"})
 
 # Default weights: uncalibrated priors until enough labelled interviews exist for :func:`fit`.
 DEFAULT_WEIGHTS: dict[str, float] = {
@@ -35,6 +39,8 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "headpose": 1.0,   # Yang et al. 2019: strong on face swaps that keep the original outer face
     "avsync": 1.0,     # strong for replayed or dubbed video, but only where the subject speaks
     "blink": 0.5,      # weak alone: modern generators blink; needs >= 15 s of face
+    "sbi": 0.5,        # blending-boundary CNN: shipped weights know few identities (see its card)
+    "freq": 1.0,       # blocking / blur / spectral traces of a face processed apart from its frame
     "integrity": 1.0,  # file-level evidence supplied by the caller (edits, re-encodes)
     "_scale": 1.0,     # multiplies the weighted mean logit
     "_bias": 0.0,      # added to the logit
@@ -70,7 +76,8 @@ def to_logit(score: np.ndarray | float) -> np.ndarray:
 
 def combine(scores: dict[str, float], weights: dict[str, float]) -> tuple[float, dict[str, float]]:
     """Probability and per-cue contributions from one set of cue scores (see module doc)."""
-    used = {k: float(v) for k, v in scores.items() if np.isfinite(v) and weights.get(k, 0.0) > 0.0}
+    used = {k: float(v) for k, v in scores.items() if np.isfinite(v) and weights.get(k, 0.0) > 0.0
+            and not (k in ONE_SIDED and v < 0.5)}
     if not used:
         return float("nan"), {}
     total = sum(weights[k] for k in used)
