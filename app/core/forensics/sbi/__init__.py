@@ -1,7 +1,7 @@
 """Blending-boundary detector trained on self-blended images (Shiohara & Yamasaki, CVPR 2022).
 
 :mod:`.blend` makes the pseudo-fakes and the face crops; :mod:`.model` holds the small CNN and the
-inference wrapper. ``models/train_sbi.py`` trains it on an institution's own real recordings.
+inference wrapper. ``vigil train-forgery`` (:mod:`.train`) trains it on an institution's own real recordings.
 """
 
 from __future__ import annotations

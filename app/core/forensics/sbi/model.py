@@ -1,6 +1,6 @@
 """BlendNet: a small CNN that scores a 128 x 128 face crop for a blending boundary.
 
-Trained by ``models/train_sbi.py`` on real faces (label 0) against their self-blends (label 1).
+Trained by :mod:`app.core.forensics.sbi.train` (``vigil train-forgery``) on real faces (label 0) against their self-blends (label 1).
 :class:`BlendDetector` loads the weights and scores crops made by
 :func:`app.core.forensics.sbi.blend.face_crop`.
 """
@@ -54,7 +54,7 @@ class BlendDetector:
 
     Parameters
     ----------
-    weights_path : a ``BlendNet`` state_dict saved by ``models/train_sbi.py``.
+    weights_path : a ``BlendNet`` state_dict saved by ``vigil train-forgery``.
     batch_size : crops per forward pass.
     """
 
