@@ -261,7 +261,7 @@ def cmd_train_forgery(args: argparse.Namespace) -> int:
         raise VigilError("--epochs and --every must be at least 1")
     try:
         report = train(args.real, out, epochs=args.epochs, seed=args.seed, every=args.every,
-                       holdout=args.holdout, say=lambda line: print(line, file=sys.stderr))
+                       holdout=args.holdout, say=lambda line: print(line, file=sys.stderr), xray=args.xray)
     except ValueError as exc:
         raise VigilError(str(exc)) from exc
     if args.activate:
@@ -393,6 +393,8 @@ def build_parser() -> argparse.ArgumentParser:
     tf.add_argument("--every", type=int, default=4, metavar="K", help="keep every K-th video frame")
     tf.add_argument("--holdout", nargs="*", default=None, metavar="FILE",
                     help="file names kept out of training for validation (default: about a fifth)")
+    tf.add_argument("--xray", type=float, default=0.0, metavar="SHARE",
+                    help="share of pseudo-fakes blended from another file's face (Face X-ray) instead of self-blends")
     tf.add_argument("--activate", action="store_true", help="use the trained weights in later analyses")
     tf.add_argument("--json", action="store_true")
     tf.set_defaults(func=cmd_train_forgery)

@@ -174,3 +174,22 @@ def test_train_smoke(pyfeat_media: Path, tmp_path: Path) -> None:
     assert hashlib.sha256(out.read_bytes()).hexdigest() == res["sha256"]
     p = BlendDetector(out).score(np.zeros((2, 128, 128, 3), np.uint8))
     assert p.shape == (2,) and np.all((p >= 0) & (p <= 1))
+
+
+def test_xray_blend_puts_another_face_inside_only(still: tuple[np.ndarray, np.ndarray], pyfeat_media: Path) -> None:
+    from app.core.forensics.sbi.blend import xray_blend
+
+    rgb, pts = still
+    donor, dpts = _still_face(pyfeat_media / "0-f1-su-ph.jpg")
+    hull = np.zeros(rgb.shape[:2], np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(pts).astype(np.int32)), 1)
+    face = float(max(pts.max(0) - pts.min(0)))
+    k = int(0.4 * face) * 2 + 1
+    outer = ~cv2.dilate(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(bool)
+    k = int(0.1 * face) * 2 + 1
+    inner = cv2.erode(hull, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (k, k))).astype(bool)
+    out = xray_blend(rgb, pts, donor, dpts, np.random.default_rng(1))
+    assert out.shape == rgb.shape and out.dtype == np.uint8
+    diff = np.abs(out.astype(np.int16) - rgb.astype(np.int16)).mean(axis=2)
+    assert diff[inner].mean() > 20 * diff[outer].mean() + 0.5
+    assert np.array_equal(out, xray_blend(rgb, pts, donor, dpts, np.random.default_rng(1)))

@@ -171,3 +171,34 @@ def self_blend(rgb: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> np
     m = blend_mask(rgb.shape[:2], xy, rng)[..., None]
     out = m * src + (1.0 - m) * target
     return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
+def xray_blend(rgb: np.ndarray, pts: np.ndarray, donor: np.ndarray, donor_pts: np.ndarray,
+               rng: np.random.Generator) -> np.ndarray:
+    """A pseudo-fake with another person's inner face (Li et al., "Face X-ray", CVPR 2020).
+
+    The donor face is aligned to the target by a landmark similarity transform, its colours are
+    partly matched to the target's (per-channel mean and spread, random strength), and it is blended
+    in under the same random mask as :func:`self_blend`. Training mixes these with self-blends so
+    the network sees seams between different skins, not only a face's seam with itself.
+    """
+    xy, dxy = _xy(pts), _xy(donor_pts)
+    m, _ = cv2.estimateAffinePartial2D(dxy, xy)
+    if m is None:
+        return self_blend(rgb, pts, rng)
+    h, w = rgb.shape[:2]
+    src = cv2.warpAffine(donor.astype(np.float32), m, (w, h), flags=cv2.INTER_LINEAR,
+                         borderMode=cv2.BORDER_REFLECT)
+    target = rgb.astype(np.float32)
+    hull = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(hull, cv2.convexHull(np.round(xy).astype(np.int32)), 1)
+    inside = hull.astype(bool)
+    if inside.sum() > 16:
+        k = rng.uniform(0.0, 1.0)
+        mu_s, sd_s = src[inside].mean(0), src[inside].std(0) + 1e-3
+        mu_t, sd_t = target[inside].mean(0), target[inside].std(0) + 1e-3
+        matched = (src - mu_s) / sd_s * sd_t + mu_t
+        src = np.clip(k * matched + (1 - k) * src, 0, 255)
+    mask = blend_mask((h, w), xy, rng)[..., None]
+    out = mask * src + (1.0 - mask) * target
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)

@@ -29,7 +29,7 @@ import torch
 
 from app.core.errors import VigilError
 from app.core.face.landmarker import FaceLandmarker
-from app.core.forensics.sbi.blend import crop_box, crop_square, face_crop, self_blend
+from app.core.forensics.sbi.blend import crop_box, crop_square, face_crop, self_blend, xray_blend
 from app.core.forensics.sbi.model import BlendNet, to_tensor
 from app.core.media.reader import iter_frames
 
@@ -101,10 +101,20 @@ def split_files(files: list[Path], holdout: list[str] | None, seed: int) -> tupl
     return [f for f in files if f not in val], val
 
 
-def _pair(face: Face, rng: np.random.Generator, margin: float) -> tuple[np.ndarray, np.ndarray]:
+def _pair(face: Face, rng: np.random.Generator, margin: float,
+          donor: Face | None = None) -> tuple[np.ndarray, np.ndarray]:
     real = face_crop(face.patch, face.pts, margin=margin)
-    fake = face_crop(self_blend(face.patch, face.pts, rng), face.pts, margin=margin)
-    return real, fake
+    blended = (xray_blend(face.patch, face.pts, donor.patch, donor.pts, rng) if donor is not None
+               else self_blend(face.patch, face.pts, rng))
+    return real, face_crop(blended, face.pts, margin=margin)
+
+
+def _donor(faces: list[Face], face: Face, rng: np.random.Generator, share: float) -> Face | None:
+    """With probability ``share``, a face from another training file (for an X-ray blend)."""
+    if share <= 0 or rng.random() >= share:
+        return None
+    others = [f for f in faces if f.source != face.source]
+    return others[int(rng.integers(len(others)))] if others else None
 
 
 def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -154,7 +164,7 @@ def save_state(net: BlendNet, out: Path) -> str:
 
 def train(real_paths: list[str | Path], out: str | Path, epochs: int = 12, seed: int = 0, every: int = 4,
           holdout: list[str] | None = None, batch_size: int = 32, lr: float = 1e-3,
-          say: Callable[[str], None] | None = print) -> dict:
+          say: Callable[[str], None] | None = print, xray: float = 0.0) -> dict:
     """Collect faces, train BlendNet on real vs self-blended, save the weights.
 
     Parameters
@@ -166,6 +176,8 @@ def train(real_paths: list[str | Path], out: str | Path, epochs: int = 12, seed:
     every : keep every ``every``-th video frame.
     holdout : file names held out for validation (default: about a fifth of the files).
     say : receives one progress line per step (None: silent).
+    xray : share of pseudo-fakes made with another training file's face (Face X-ray blends)
+        instead of a self-blend; 0 is pure SBI.
 
     Returns
     -------
@@ -206,7 +218,8 @@ def train(real_paths: list[str | Path], out: str | Path, epochs: int = 12, seed:
         order = rng.permutation(len(tr))
         tot, correct, seen = 0.0, 0, 0
         for i in range(0, len(order), half):
-            pairs = [_pair(tr[j], rng, float(rng.uniform(0.2, 0.3))) for j in order[i:i + half]]
+            pairs = [_pair(tr[j], rng, float(rng.uniform(0.2, 0.3)), _donor(tr, tr[j], rng, xray))
+                     for j in order[i:i + half]]
             x = _augment(to_tensor(np.stack([p[0] for p in pairs] + [p[1] for p in pairs])), gen)
             y = torch.cat([torch.zeros(len(pairs)), torch.ones(len(pairs))])
             logit = net(x)
@@ -242,8 +255,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--every", type=int, default=4, help="keep every k-th video frame")
     ap.add_argument("--holdout", nargs="*", default=None, help="file names held out for validation")
+    ap.add_argument("--xray", type=float, default=0.0, help="share of cross-identity (Face X-ray) pseudo-fakes")
     a = ap.parse_args(argv)
-    train(a.real, a.out, epochs=a.epochs, seed=a.seed, every=a.every, holdout=a.holdout)
+    train(a.real, a.out, epochs=a.epochs, seed=a.seed, every=a.every, holdout=a.holdout, xray=a.xray)
     return 0
 
 
