@@ -5,15 +5,14 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-# Debian packages: PortAudio and XCB libraries for Qt/audio, Xvfb for a virtual screen,
+# Debian packages: PortAudio and XCB libraries for Qt/audio, Xvfb for a virtual screen, a CJK font (Chinese UI),
 # espeak-ng, ffmpeg and pocketsphinx-testdata (LibriVox speech) for the tests, poppler-utils for PDFs.
-APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb espeak-ng ffmpeg poppler-utils pocketsphinx-testdata
+APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb fonts-wqy-microhei espeak-ng ffmpeg poppler-utils pocketsphinx-testdata
 
 .PHONY: run test lint bench system-packages clean
 
 run: $(STAMP)
-	@echo "Vigil is ready. The review window is the next milestone; until then use the command line:"
-	@$(VENV)/bin/vigil --help
+	$(VENV)/bin/vigil gui
 
 test: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(VENV)/bin/lint-imports

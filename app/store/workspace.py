@@ -32,9 +32,10 @@ def now() -> str:
 
 
 def _connect(path: Path) -> sqlite_utils.Database:
-    # The reading connection is shared by the caller's threads (video and voice analysis run side by
-    # side); SQLite is built serialized here (sqlite3.threadsafety == 3), so that is safe. Writes
-    # still go through the one writer thread.
+    # Each thread reads through its own connection (see Workspace.db): a query still open on one
+    # thread would otherwise hold a snapshot that hides newer commits from the others (seen in the
+    # review window: an annotation just written did not show). Writes go through the one writer
+    # thread.
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
     db = sqlite_utils.Database(conn)
     db.execute("PRAGMA busy_timeout = 30000")
@@ -56,7 +57,10 @@ class Workspace:
 
     def __init__(self, path: Path, db: sqlite_utils.Database) -> None:
         self.path = path
-        self.db = db
+        self._main_db = db
+        self._local = threading.local()
+        self._local.db = db
+        self._readers: list[sqlite_utils.Database] = [db]
         self._wdb: sqlite_utils.Database | None = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vigil-writer",
                                         initializer=self._init_writer)
@@ -103,13 +107,27 @@ class Workspace:
         self.flush()
         self._pool.submit(self._close_writer).result()
         self._pool.shutdown(wait=True)
-        self.db.close()
+        with self._lock:
+            readers, self._readers = self._readers, []
+        for db in readers:
+            db.close()
 
     def __enter__(self) -> Workspace:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def db(self) -> sqlite_utils.Database:
+        """The calling thread's read connection (opened on first use, closed with the workspace)."""
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = _connect(self.path)
+            self._local.db = db
+            with self._lock:
+                self._readers.append(db)
+        return db
 
     # -- the writer thread -----------------------------------------------------------------------
     def _init_writer(self) -> None:
