@@ -39,7 +39,7 @@ class PipelineConfig:
     max_faces: int = 1
     stride: int = 1
     cnn_stride: int = 3
-    pixel_stride: int = 6  # pixel forensics (blending CNN, blocking, sharpness, spectrum) every Nth frame
+    pixel_stride: int = 12  # pixel forensics (blending CNN, blocking, sharpness, spectrum) every Nth frame
     batch_frames: int = 32
     analysers: tuple[str, ...] = DEFAULT_ANALYSERS
     keep_mesh: bool = True

@@ -82,11 +82,19 @@ def pose_disagreement(data: FaceSeries, model: np.ndarray | None = None) -> tupl
         return ang, trel
     cam, dist = _camera(data.width, data.height), np.zeros(4)
     size = np.array([data.width, data.height], dtype=np.float64)
+    prev: tuple[np.ndarray, np.ndarray] | None = None
     for i in np.flatnonzero(data.usable):
         img = data.landmarks[i, :, :2].astype(np.float64) * size
-        ok1, rv1, tv1 = cv2.solvePnP(model[WHOLE], img[WHOLE], cam, dist, flags=cv2.SOLVEPNP_ITERATIVE)
-        if not ok1:
+        # start from the previous frame's pose: the head moves little between frames (about 2x faster)
+        if prev is not None:
+            ok1, rv1, tv1 = cv2.solvePnP(model[WHOLE], img[WHOLE], cam, dist, prev[0].copy(), prev[1].copy(),
+                                         useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
+        else:
+            ok1, rv1, tv1 = cv2.solvePnP(model[WHOLE], img[WHOLE], cam, dist, flags=cv2.SOLVEPNP_ITERATIVE)
+        if not ok1 or not np.all(np.isfinite(tv1)) or float(tv1.ravel()[2]) <= 0:
+            prev = None
             continue
+        prev = (rv1, tv1)
         ok2, rv2, tv2 = cv2.solvePnP(model[CENTRAL], img[CENTRAL], cam, dist, rv1.copy(), tv1.copy(),
                                      useExtrinsicGuess=True, flags=cv2.SOLVEPNP_ITERATIVE)
         if not ok2:
