@@ -19,6 +19,7 @@ from app.core.face.landmarker import FaceLandmarker
 from app.core.forensics.sbi.blend import face_crop, self_blend
 from app.core.forensics.sbi.model import BlendDetector
 from app.core.media.reader import iter_frames
+from tests._tamper import paste_face
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "models" / "sbi_blendnet.pt"
@@ -131,19 +132,6 @@ def test_held_out_clip_real_below_self_blends(detector: BlendDetector, pyfeat_me
     assert auc > 0.8
 
 
-def _paste(dst: np.ndarray, dpts: np.ndarray, src: np.ndarray, spts: np.ndarray) -> np.ndarray:
-    """Paste ``src``'s face onto ``dst``'s face: landmark similarity warp, blurred elliptical mask."""
-    m, _ = cv2.estimateAffinePartial2D(spts, dpts)
-    h, w = dst.shape[:2]
-    warped = cv2.warpAffine(src, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-    (cx, cy), (ax, ay), ang = cv2.fitEllipse(cv2.convexHull(dpts.astype(np.float32)))
-    mask = np.zeros((h, w), np.float32)
-    cv2.ellipse(mask, ((cx, cy), (ax * 0.85, ay * 0.85), ang), 1.0, -1)
-    k = int(0.06 * max(ax, ay)) * 2 + 1
-    mask = cv2.GaussianBlur(mask, (k, k), 0)[..., None]
-    return np.clip(mask * warped + (1 - mask) * dst, 0, 255).astype(np.uint8)
-
-
 @pytest.mark.xfail(strict=True, reason="measured limitation of the committed weights (see the model card): "
                    "trained on ~6 identities, BlendNet does not yet flag a face pasted from another clip; "
                    "strict, so a re-trained model that passes turns this into a failure to remove the mark")
@@ -153,7 +141,7 @@ def test_face_pasted_from_another_clip_scores_higher(detector: BlendDetector, py
     donors = _video_faces(pyfeat_media / "face_noface.mov", stride=8)
     assert len(targets) >= 8 and len(donors) >= 5
     real = np.stack([face_crop(img, pts) for img, pts in targets])
-    pasted = np.stack([face_crop(_paste(img, pts, *donors[i % len(donors)]), pts)
+    pasted = np.stack([face_crop(paste_face(*donors[i % len(donors)])(img, pts), pts)
                        for i, (img, pts) in enumerate(targets)])
     p_real, p_pasted = detector.score(real), detector.score(pasted)
     print(f"\nsingle_face.mp4 untouched {p_real.mean():.3f} vs pasted {p_pasted.mean():.3f} "
