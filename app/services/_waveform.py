@@ -10,13 +10,11 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import av
-import av.error
 import numpy as np
 
-from app.core.media.probe import damaged, open_media
+from app.core.media.probe import open_media
+from app.core.voice.audio import declared_duration, decoded_frames
 
-MAX_BAD_PACKETS = 10
 CHUNK = 1 << 18  # samples mixed and reduced at a time
 _EMPTY = np.zeros(0, np.float32)
 
@@ -91,12 +89,6 @@ class _Blocks:
         return np.concatenate(self.lo), np.concatenate(self.hi)
 
 
-def _declared_s(container: Any, stream: Any) -> float | None:
-    if stream.duration and stream.time_base:
-        return float(stream.duration * stream.time_base)
-    return container.duration / 1e6 if container.duration else None
-
-
 def envelope(path: str | os.PathLike[str], bins: int = 20000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(t_centre, lo, hi)`` float32 over ``bins`` bins (fewer for a very short file); see
     :func:`app.services.timeline.waveform_envelope`."""
@@ -109,26 +101,18 @@ def envelope(path: str | os.PathLike[str], bins: int = 20000) -> tuple[np.ndarra
         sr = int(stream.codec_context.sample_rate or stream.rate or 0)
         if sr <= 0:
             return _EMPTY, _EMPTY, _EMPTY
-        declared = _declared_s(container, stream)
+        declared = declared_duration(container, stream, has_video=False)
         # Blocks of at most a quarter bin, so merging blocks into bins keeps the bins even.
         block = int(np.clip(declared * sr / bins / 4, 1, 4096)) if declared else 64
         acc = _Blocks(block)
         t_start = (container.start_time or 0) / 1e6
-        offset, bad, first = 0.0, 0, True
-        for packet in container.demux(stream):
-            try:
-                frames = packet.decode()
-            except av.error.FFmpegError as exc:
-                bad += 1
-                if bad > MAX_BAD_PACKETS:
-                    raise damaged(path, f"{bad} audio packets failed to decode") from exc
-                continue
-            for frame in frames:
-                if first:
-                    # Sound that starts after the container does starts later on the time axis too.
-                    offset = max(0.0, float(frame.time or 0.0) - t_start) if frame.time is not None else 0.0
-                    first = False
-                acc.add(_mono(frame))
+        offset, first = 0.0, True
+        for frame in decoded_frames(container, stream, path):
+            if first:
+                # Sound that starts after the container does starts later on the time axis too.
+                offset = max(0.0, float(frame.time or 0.0) - t_start) if frame.time is not None else 0.0
+                first = False
+            acc.add(_mono(frame))
         lo, hi = acc.result()
     finally:
         container.close()

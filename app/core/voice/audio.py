@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -178,13 +179,30 @@ class _Sink:
         self.n += len(pcm)
 
 
-def _declared_s(container: Any, stream: Any, has_video: bool) -> float | None:
+def declared_duration(container: Any, stream: Any, has_video: bool) -> float | None:
     """The audio duration the file declares (stream header, else container for audio-only)."""
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     if not has_video and container.duration:
         return container.duration / 1e6
     return None
+
+
+def decoded_frames(container: Any, stream: Any, path: str | os.PathLike[str]) -> Iterator[Any]:
+    """The decoded frames of audio ``stream``, skipping packets that fail to decode.
+
+    More than :data:`MAX_BAD_PACKETS` such packets raise the damaged-file error.
+    """
+    bad = 0
+    for packet in container.demux(stream):
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            bad += 1
+            if bad > MAX_BAD_PACKETS:
+                raise damaged(path, f"{bad} audio packets failed to decode") from exc
+            continue
+        yield from frames
 
 
 def _decode(container: Any, stream: Any, sink: _Sink, sr: int, path: Path) -> None:
@@ -196,21 +214,13 @@ def _decode(container: Any, stream: Any, sink: _Sink, sr: int, path: Path) -> No
     layout = "stereo" if sink.n_channels == 2 else "mono"
     resampler = av.AudioResampler(format="s16", layout=layout, rate=sr)
     t_start = (container.start_time or 0) / 1e6
-    bad, first = 0, True
-    for packet in container.demux(stream):
-        try:
-            frames = packet.decode()
-        except av.error.FFmpegError as exc:
-            bad += 1
-            if bad > MAX_BAD_PACKETS:
-                raise damaged(path, f"{bad} audio packets failed to decode") from exc
-            continue
-        for frame in frames:
-            if first and frame.time is not None and frame.time - t_start > 0.01:
-                sink.write(np.zeros(int(round((frame.time - t_start) * sr)) * sink.n_channels))
-            first = False
-            for out in resampler.resample(frame):
-                sink.write(out.to_ndarray())
+    first = True
+    for frame in decoded_frames(container, stream, path):
+        if first and frame.time is not None and frame.time - t_start > 0.01:
+            sink.write(np.zeros(int(round((frame.time - t_start) * sr)) * sink.n_channels))
+        first = False
+        for out in resampler.resample(frame):
+            sink.write(out.to_ndarray())
     for out in resampler.resample(None):
         sink.write(out.to_ndarray())
 
@@ -293,7 +303,7 @@ def _load(container: Any, stream: Any, has_video: bool, p: Path, sr: int, workdi
         except av.error.FFmpegError as exc:
             raise damaged(p, damage_hint(p) or str(exc).split(":")[0].strip().lower()) from exc
     n = sink.n
-    declared = _declared_s(container, stream, has_video)
+    declared = declared_duration(container, stream, has_video)
     if declared is not None and n / sr < declared - max(0.5, 0.02 * declared):
         raise damaged(p, f"decoded {n / sr:.1f} s of the {declared:.1f} s the file declares")
     channels = None
