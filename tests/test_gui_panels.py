@@ -370,6 +370,75 @@ def test_evidence_frame_link_seeks(qtbot, opened):
     assert sig.args[0] == pytest.approx(t_frame, abs=1e-3)
 
 
+def _stored_evidence_keys(ws_path: Path) -> dict[str, set[str]]:
+    """Every evidence key each forgery cue stored for the analysed interview, per cue."""
+    keys: dict[str, set[str]] = {}
+    for (cues_json,) in _db(ws_path).execute("select cues_json from forgery_windows"):
+        for name, cue in (json.loads(cues_json or "{}").get("cues") or {}).items():
+            keys.setdefault(name, set()).update(((cue or {}).get("evidence") or {}).keys())
+    return keys
+
+
+def test_every_evidence_key_the_cues_store_has_a_sentence(analyzed_interview):
+    """The sentence table covers what the real pipeline stores (a new key fails here, not on screen
+    as a raw key), names no key that no cue stores, and quotes the cues' own norms."""
+    from app.core.forensics.cues import headpose
+    from app.core.voice import scoring
+    from app.services.timeline import CUE_NAMES
+    from app.ui import _evidence_text as et
+
+    stored = _stored_evidence_keys(analyzed_interview[0])
+    assert set(stored) == set(CUE_NAMES) == set(et.FORGERY)  # every cue ran and has a table
+    missing = {c: sorted(k for k in keys - et.template_keys(c) if not et.is_hidden(k)) for c, keys in stored.items()}
+    assert not any(missing.values()), f"add sentences to app/ui/_evidence_text.py FORGERY for {missing}"
+    stale = {c: sorted(et.template_keys(c) - keys) for c, keys in stored.items()}
+    assert not any(stale.values()), f"no cue stores these keys any more: {stale}"
+    assert et.HEADPOSE_REFERENCE == headpose.REFERENCE and {c.key for c in scoring.RISK_CUES} <= set(et.VOICE)
+    (template, values), = et.forgery_sentences("temporal", {"new_key_s": 0.123456})  # no template yet
+    assert template.format(**values) == "new key (s): 0.123."  # a readable label, never the raw key
+
+
+_SNAKE = re.compile(r"\b[a-z]+(?:_[a-z0-9]+)+\b")
+
+
+def test_forgery_and_voice_evidence_read_as_sentences(qtbot, opened):
+    """The cue evidence and the risk reasons are plain sentences with units and norms, in English and
+    Chinese; no raw evidence key reaches the screen; cue evidence frames stay seek links."""
+    from app.ui import _evidence_text as et
+    from app.ui import i18n
+    from app.ui.explain_panel import ExplanationPanel
+
+    ws, case_id, ws_path = opened
+    utt = _applicant_utterance(ws_path, case_id)
+    panel = ExplanationPanel()
+    qtbot.addWidget(panel)
+    panel.set_case(ws, case_id)
+    with qtbot.waitSignal(panel.explained, timeout=30000):
+        panel.show_at((utt["start_s"] + utt["end_s"]) / 2)  # a forgery window and an applicant answer
+    res, raw = panel.result(), set().union(*_stored_evidence_keys(ws_path).values())
+    cues = res["forgery"]["cues"]
+    assert all(_SNAKE.fullmatch(k) for k in raw if "_" in k)  # the check below sees every stored key
+    expected = {"en": ("blinks in", "per minute (people blink about 17 times", "Real faces: up to 3°",
+                       "of the eye distance", "SD"),
+                "zh": ("眨眼", "每分钟", "真实人脸：不超过 3°", "两眼间距", "个标准差")}
+    for lang, fragments in expected.items():
+        i18n.set_language(lang)
+        text = " ".join(panel.text().split())
+        assert not _SNAKE.search(text), f"raw key on screen ({lang}): {_SNAKE.findall(text)}"
+        assert all(f in text for f in fragments), lang
+        for cue, entry in cues.items():  # every sentence the table makes is on screen, numbers filled in
+            for template, values in et.forgery_sentences(cue, entry["evidence"]):
+                shown = template.format(**{k: "\0" if isinstance(v, list) else v for k, v in values.items()})
+                assert all(" ".join(part.split()) in text for part in shown.split("\0")), (lang, shown)
+        reason = next(t for u in res["utterances"] if u["is_applicant"] for t in u["evidence"]["top_cues"])
+        assert " ".join(et.voice_sentence(reason).split()) in text
+    i18n.set_language("en")
+    # a cue's own evidence frames (the most blending-like / most blocky) are seek links to their time
+    frame = next(int(f) for c in ("sbi", "freq") for f in cues[c]["evidence"].get("evidence_frames", []))
+    _rect, href = _anchor_rect(panel._browser, "seek:", f"frame {frame} (")
+    assert href is not None and float(href[5:]) == pytest.approx(res["forgery"]["frame_times"][frame], abs=1e-3)
+
+
 # -- settings, dialogs ------------------------------------------------------------------------------
 def test_settings_round_trip(qtbot, tmp_path):
     from PySide6.QtCore import Qt

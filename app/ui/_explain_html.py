@@ -7,25 +7,15 @@ every heading and sentence goes through ``tr``; the words the applicant spoke ar
 from __future__ import annotations
 
 import html
-import json
 from typing import Any
 
 import numpy as np
 
 from app.ui import i18n
+from app.ui._evidence_text import NOTHING, forgery_sentences, voice_sentence
 from app.ui.i18n import N_, tr
 
 MAX_UTTERANCES = 20  # an interval over a whole interview would otherwise render pages of text
-# Risk-cue keys of the voice scoring model and their plain labels (app.core.voice.scoring.RISK_CUES).
-_CUE_TEXT = {
-    "arousal": N_("vocal arousal"), "ac_pause_ratio": N_("pausing"), "latency_s": N_("delay before answering"),
-    "tx_hedge_rate": N_("hedging (maybe, 可能, 好像)"), "tx_certainty_rate": N_("over-assurance (honestly, 说实话, 保证)"),
-    "tx_negation_rate": N_("negation"), "tx_first_singular_rate": N_("self-reference (I, 我)"),
-    "tx_distancing_rate": N_("distancing (he, they, 对方)"), "tx_detail_rate": N_("time, place and number detail"),
-    "tx_filler_rate": N_("fillers (um, 嗯, 那个)"), "tx_self_correction_count": N_("self-correction"),
-    "tx_evasion_count": N_("evasive phrasing (I don't remember, 不记得)"),
-    "tx_fraud_lexicon_score": N_("lending-fraud slang (e.g. 撸口子, 包装流水)"),
-}
 
 
 def _secs(t: float) -> str:
@@ -53,27 +43,22 @@ def _frame_link(frame: int, times: dict[int, float | None], c: dict[str, str]) -
     return f'<a href="seek:{t:.4f}" style="color:{c["link"]};">{label}</a>' if t is not None else label
 
 
-def _evidence_text(ev: Any, times: dict[int, float | None], c: dict[str, str], limit: int = 160) -> str:
-    """A compact ``key: value`` line for a cue's evidence dict (numbers rounded, frames as links)."""
-    if not isinstance(ev, dict):
-        text = "" if ev is None else str(ev)
-        return html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
-    parts, links = [], ""
-    for k, v in ev.items():
-        if k in ("frames", "context") or k.startswith("s_"):
-            continue  # the window's frames are links below; s_* are sub-scores folded into the score
-        if k == "evidence_frames" and isinstance(v, list):
-            links = tr(", ").join(_frame_link(int(f), times, c) for f in v[:6])
-            continue
-        if isinstance(v, float):
-            v = round(v, 3) if np.isfinite(v) else "–"
-        elif isinstance(v, (list, dict)):
-            v = json.dumps(v, ensure_ascii=False, default=str)
-            v = v if len(v) <= 40 else v[:39] + "…"
-        parts.append(f"{k}: {v}")
-    text = "; ".join(parts)
-    text = html.escape(text if len(text) <= limit else text[: limit - 1] + "…")
-    return text + (f"<br>{links}" if links else "")
+def _sentence(template: str, values: dict[str, Any], times: dict[int, float | None], c: dict[str, str]) -> str:
+    """A translated sentence template filled in as HTML: values escaped, frame lists as seek links."""
+    parts = {k: tr(", ").join(_frame_link(int(f), times, c) for f in v) if isinstance(v, list) else html.escape(str(v))
+             for k, v in values.items()}
+    try:
+        return html.escape(template).format(**parts)
+    except (KeyError, IndexError, ValueError):  # a translation with a broken placeholder: show the values
+        return html.escape(template) + " " + html.escape(", ".join(str(v) for v in values.values()))
+
+
+def _evidence_text(name: str, ev: Any, times: dict[int, float | None], c: dict[str, str]) -> str:
+    """One cue's evidence as plain-language sentences (numbers with units and norms, frames as links)."""
+    lines = [_sentence(t, v, times, c) for t, v in forgery_sentences(name, ev)]
+    if not lines:
+        return _p(html.escape(tr(NOTHING)), f'color:{c["muted"]};')
+    return '<ul style="margin-top:0; margin-bottom:4px;">' + "".join(f"<li>{x}</li>" for x in lines) + "</ul>"
 
 
 def highlight(text: str, words: list[dict[str, Any]], bg: str, fg: str) -> str:
@@ -194,15 +179,22 @@ def _forgery(f: dict[str, Any], q: dict[str, Any], c: dict[str, str]) -> str:
     cues = f.get("cues") or {}
     times = {int(k): v for k, v in (f.get("frame_times") or {}).items()}
     if cues:
-        rows = []
-        for name, cue in sorted(cues.items(), key=lambda kv: -float((kv[1] or {}).get("weight") or 0)):
+        def order(kv: tuple[str, Any]) -> tuple[float, float]:  # most suspicious first, then by weight
+            cue = kv[1] or {}
+            return -float(cue.get("score") if cue.get("score") is not None else -1.0), -float(cue.get("weight") or 0)
+
+        for name, cue in sorted(cues.items(), key=order):
             cue = cue or {}
             sw = f'<span style="color:{c.get("cue." + name, c["fg"])};">■</span> '
-            score = _num(cue.get("score")) if cue.get("score") is not None else \
-                f'<span style="color:{c["muted"]};">{html.escape(tr("insufficient evidence"))}</span>'
-            rows.append([sw + html.escape(i18n.cue_label(name)), score,
-                         _num(cue.get("weight")), _evidence_text(cue.get("evidence"), times, c)])
-        out.append(_table([tr("Cue"), tr("Score (0–1)"), tr("Weight"), tr("Evidence")], rows, c))
+            if cue.get("score") is None:
+                score = html.escape(tr("insufficient evidence"))
+            else:
+                score = html.escape(tr("score {0} (0–1)").format(_num(cue.get("score"))))
+            if cue.get("weight") is not None:
+                score += " · " + html.escape(tr("weight {0}").format(_num(cue.get("weight"))))
+            out.append(_p(f"{sw}<b>{html.escape(i18n.cue_label(name))}</b> "
+                          f'<span style="color:{c["muted"]};">{score}</span>', "margin-top:4px;"))
+            out.append(_evidence_text(name, cue.get("evidence"), times, c))
     elif p is not None:
         out.append(_p(html.escape(tr("No forgery cue at this time.")), f'color:{c["muted"]};'))
     frames = [int(x) for x in f.get("evidence_frames") or []]
@@ -277,11 +269,7 @@ def _risk_reasons(ev: dict[str, Any], c: dict[str, str]) -> str:
         return ""
     items = []
     for t in cues:
-        if i18n.language() == "en" and t.get("label"):
-            text = str(t["label"])
-        else:
-            label = tr(_CUE_TEXT.get(str(t.get("cue")), str(t.get("cue") or "")))
-            text = tr("{0}: {1} SD from baseline").format(label, _num(t.get("input"), 1))
+        text = voice_sentence(t)
         arrow = "▲" if float(t.get("contribution") or 0.0) > 0 else "▼"
         items.append(f"<li>{arrow} {html.escape(text)}</li>")
     head = tr("Main reasons (▲ raises, ▼ lowers the risk):")
