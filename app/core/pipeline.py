@@ -12,8 +12,9 @@ reason, and empty AU and expression cells.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
@@ -140,6 +141,7 @@ def run(
     cancel: Callable[[], bool] | None = None,
     landmarker: FaceLandmarker | None = None,
     report: RunReport | None = None,
+    observers: Sequence[Any] = (),
 ) -> Iterator[ResultBatch]:
     """Analyse ``path`` from frame ``start``; yield one :class:`ResultBatch` per batch of frames.
 
@@ -150,13 +152,15 @@ def run(
         batch in progress is yielded.
     landmarker : reuse an open landmarker (the benchmark does); one is created otherwise.
     report : receives how the decoder ended (a damaged file stops early, with a note).
+    observers : passed to the frame reader (see :class:`~app.core.media.reader.FrameReader`): they
+        see every packet and frame the pass decodes, e.g. the capture-integrity scan.
     """
     tracker = tracker or FaceTracker()
     analysers = build(config.analysers, cnn_stride=config.cnn_stride)
     own = landmarker is None
     lm = landmarker or FaceLandmarker(max_faces=config.max_faces)
     warm = max(0, start - WARMUP_FRAMES * config.stride)
-    reader = iter_frames(path, start=warm, stride=config.stride)
+    reader = iter_frames(path, start=warm, stride=config.stride, observers=observers)
 
     def detected(frames: Iterator[VideoFrame]) -> Iterator[tuple[VideoFrame, list[FaceObservation]]]:
         for frame in frames:

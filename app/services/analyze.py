@@ -12,6 +12,7 @@ import numpy as np
 from app import __version__
 from app.core import pipeline
 from app.core.face.tracker import FaceTracker, face_order
+from app.core.forensics.integrity import IntegrityScan
 from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, score_rows
 from app.core.analysers.au import blink_mask
 from app.core.errors import CaseNotFound, VigilError
@@ -101,8 +102,13 @@ def analyze_video(
     total = max(1, -(-total // config.stride))
     done = runs.frames_before(ws, run_id, start)
     report = pipeline.RunReport()
+    # With forgery detection on, the capture-integrity checks ride along on this pass's decoding
+    # instead of decoding the file a second time (kept only if the pass reads the file to its end).
+    scan = IntegrityScan() if "forensics" in config.analysers and not ws.media(reg.media_id).get(
+        "integrity_json") else None
     try:
-        for batch in pipeline.run(str(path), config, start=start, tracker=tracker, cancel=cancel, report=report):
+        for batch in pipeline.run(str(path), config, start=start, tracker=tracker, cancel=cancel, report=report,
+                                  observers=(scan,) if scan else ()):
             done += len({r["frame"] for r in batch.rows})
             runs.write_batch(ws, run_id, batch.rows, batch.meshes, batch.last_frame, done)
             if progress:
@@ -120,6 +126,8 @@ def analyze_video(
         last = runs.get_run(ws, run_id)["last_frame"]
         runs.set_status(ws, run_id, "interrupted", f"cancelled after frame {last}; run analyze again to resume")
         return AnalyzeResult(case_id, run_id, "interrupted", done, "cancelled")
+    if scan is not None and scan.complete and scan.times:
+        store_integrity(ws, reg, scan.report(info.path).to_dict())
     finalize(ws, run_id)
     usable = runs.usable_frames(ws, run_id)
     note = report.end_note
@@ -129,6 +137,12 @@ def analyze_video(
         note = "no usable face in any frame; every frame is kept, marked unusable with its reason"
     runs.set_status(ws, run_id, "completed", note)
     return AnalyzeResult(case_id, run_id, "completed", done, note, usable)
+
+
+def store_integrity(ws: Workspace, reg: Registered, report: dict) -> None:
+    """Keep a media file's capture-integrity report with its media row, and audit it."""
+    ws.set_integrity(reg.media_id, report)
+    ws.audit("media.integrity", reg.case_id, {"media_id": reg.media_id, "score": report.get("score")})
 
 
 def _existing_case(ws: Workspace, name: str) -> int | None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from app.core.errors import VigilError
 from app.core.pipeline import PipelineConfig
-from app.services.analyze import AnalyzeResult, Progress, Registered, analyze_video, register
+from app.services.analyze import AnalyzeResult, Progress, Registered, analyze_video, register, store_integrity
 from app.services.voice import VoiceConfig, VoiceResult, analyze_voice
 from app.store.workspace import Workspace
 
@@ -77,7 +77,7 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
                 if not info.has_video:
                     raise
                 notes.append(f"voice analysis failed: {exc}")
-        integrity = _integrity(ws, reg) if info.has_video and not cancelled() else None
+        integrity = media_integrity(ws, reg) if info.has_video and not cancelled() else None
         forgery = _forgery(ws, ares, path, integrity, vres, cancelled) if ares is not None and not cancelled() else None
     except BaseException:
         stop.set()
@@ -113,8 +113,8 @@ def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: di
     return forgery_pass(ws, ares.run_id, str(path), score, active_weights(), speech, cancel)
 
 
-def _integrity(ws: Workspace, reg: Registered) -> dict:
-    """The media's capture-integrity report, computed once and kept with the media row."""
+def media_integrity(ws: Workspace, reg: Registered) -> dict:
+    """The media's capture-integrity report: the one the video pass collected, else computed now."""
     import json
 
     from app.core.forensics.integrity import file_integrity
@@ -123,6 +123,5 @@ def _integrity(ws: Workspace, reg: Registered) -> dict:
     if stored:
         return json.loads(stored)
     report = file_integrity(reg.info.path).to_dict()
-    ws.set_integrity(reg.media_id, report)
-    ws.audit("media.integrity", reg.case_id, {"media_id": reg.media_id, "score": report.get("score")})
+    store_integrity(ws, reg, report)
     return report

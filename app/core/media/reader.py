@@ -9,7 +9,7 @@ increasing timestamps.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -113,6 +113,13 @@ class FrameReader:
         Yield only frames whose index is a multiple of ``stride``; others are decoded, not converted.
     max_frames : int or None
         Stop after yielding this many frames.
+    observers : sequence, optional
+        Objects told about everything decoded (e.g.
+        :class:`~app.core.forensics.integrity.IntegrityScan`): ``on_packet(packet)`` for every
+        demuxed video packet, ``on_frame(frame)`` for every decoded PyAV frame (skipped ones too),
+        and ``on_end(container, stream, error)`` once the stream has ended, ``error`` saying why
+        decoding stopped early. Not called when the reader is closed before the end. They run on
+        the decoding thread.
 
     Attributes
     ----------
@@ -134,11 +141,12 @@ class FrameReader:
     """
 
     def __init__(self, path: str | os.PathLike[str], start: int = 0, stride: int = 1,
-                 max_frames: int | None = None) -> None:
+                 max_frames: int | None = None, observers: Sequence[Any] = ()) -> None:
         if start < 0 or stride < 1 or (max_frames is not None and max_frames < 0):
             raise ValueError(f"bad frame range: start={start}, stride={stride}, max_frames={max_frames}")
         self.path = Path(path)
         self.start, self.stride, self.max_frames = start, stride, max_frames
+        self.observers = tuple(observers)
         self._container, self._stream = open_media(self.path)
         rate = self._stream.average_rate or self._stream.guessed_rate or self._stream.base_rate
         self.fps_container = float(rate) if rate else None
@@ -183,17 +191,27 @@ class FrameReader:
             if wanted == 0:
                 return
             for packet in container.demux(stream):
+                for ob in self.observers:
+                    ob.on_packet(packet)
                 for frame in packet.decode():
+                    for ob in self.observers:
+                        ob.on_frame(frame)
                     out = self._take(frame, clock, tb)
                     if out is not None:
                         yield out
                         if wanted is not None and self.frames_read >= wanted:
                             return
             self._check_complete(clock)
+            self._ended(self.end_note)
         except av.error.FFmpegError as exc:
             self._stop(_describe(exc))
+            self._ended(self.end_note)
         finally:
             container.close()
+
+    def _ended(self, error: str | None) -> None:
+        for ob in self.observers:
+            ob.on_end(self._container, self._stream, error)
 
     def _take(self, frame: Any, clock: FrameClock, tb: Any) -> VideoFrame | None:
         """Time-stamp one decoded frame; convert it to RGB only when it is to be yielded."""
@@ -235,7 +253,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def iter_frames(path: str | os.PathLike[str], start: int = 0, stride: int = 1,
-                max_frames: int | None = None) -> FrameReader:
+                max_frames: int | None = None, observers: Sequence[Any] = ()) -> FrameReader:
     """Decoded frames of ``path``; see :class:`FrameReader` (this returns one).
 
     Examples
@@ -244,4 +262,4 @@ def iter_frames(path: str | os.PathLike[str], start: int = 0, stride: int = 1,
     ...     for frame in frames:
     ...         process(frame.index, frame.t, frame.image)
     """
-    return FrameReader(path, start=start, stride=stride, max_frames=max_frames)
+    return FrameReader(path, start=start, stride=stride, max_frames=max_frames, observers=observers)

@@ -41,6 +41,9 @@ LIPS = (0, 13, 14, 17, 37, 39, 40, 61, 78, 80, 81, 82, 84, 87, 88, 91, 95, 146, 
 CENTRAL = np.array(sorted(set(EYES + NOSE + LIPS)))
 WHOLE = np.arange(468)  # the mesh without the iris points (they move with gaze, not the head)
 MIN_FRAMES = 5
+#: Poses solved per second of video at most (every 2nd frame at 30 fps): the window medians barely
+#: move, and the two iterative solves per frame are most of the forgery pass's time.
+SOLVE_RATE = 15.0
 
 # Measured on real clips (median angle per 2 s window): WolfgangLanger 1.3-3.0 deg, its looped
 # copy in the interview clip 1.6-2.2 deg, single_face 0.6 deg. Reference at the top of that range;
@@ -73,7 +76,8 @@ def pose_disagreement(data: FaceSeries, model: np.ndarray | None = None) -> tupl
 
     Returns
     -------
-    Two (N,) arrays, NaN where the frame is unusable or a solve failed.
+    Two (N,) arrays, NaN where the frame is unusable, a solve failed, or the frame was skipped to
+    keep to :data:`SOLVE_RATE` solves per second.
     """
     n = len(data)
     ang, trel = np.full(n, np.nan), np.full(n, np.nan)
@@ -83,7 +87,10 @@ def pose_disagreement(data: FaceSeries, model: np.ndarray | None = None) -> tupl
     cam, dist = _camera(data.width, data.height), np.zeros(4)
     size = np.array([data.width, data.height], dtype=np.float64)
     prev: tuple[np.ndarray, np.ndarray] | None = None
-    for i in np.flatnonzero(data.usable):
+    steps = np.diff(np.asarray(data.t, dtype=np.float64))
+    fps = 1.0 / float(np.median(steps)) if len(steps) and np.median(steps) > 0 else SOLVE_RATE
+    stride = max(1, int(round(fps / SOLVE_RATE)))
+    for i in np.flatnonzero(data.usable)[::stride]:
         img = data.landmarks[i, :, :2].astype(np.float64) * size
         # start from the previous frame's pose: the head moves little between frames (about 2x faster)
         if prev is not None:
