@@ -230,6 +230,37 @@ def test_marker_interval_undo_redo_persist(qtbot, opened):
     reader.close()
 
 
+def test_add_tier_from_the_menu_shows_its_lane_and_takes_markers(qtbot, opened):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QApplication
+
+    from app.services.review import annotations, tiers
+    from app.store.workspace import Workspace
+
+    win, ws, case_id = opened
+    n_lanes = len(win.timeline.lanes)
+    win.actions_by_key["add_tier"].trigger()
+    qtbot.waitUntil(lambda: getattr(win, "_tier_dialog", None) is not None and win._tier_dialog.isVisible(),
+                    timeout=5000)
+    dlg = win._tier_dialog
+    dlg.set_values("Income claims", ["Unverifiable", "Contradicts payslip"])
+    dlg.accept()
+    qtbot.waitUntil(lambda: len(win.timeline.lanes) == n_lanes + 1, timeout=5000)
+    reader = Workspace.open(ws.path)
+    tier = next(t for t in tiers(reader) if t["name"] == "Income claims")
+    assert tier["vocabulary"] == ["Unverifiable", "Contradicts payslip"]
+    assert [lane.tier["name"] for lane in win.timeline.lanes][-1] == "Income claims"
+    assert "Income claims" in [win.editor._tier.itemText(i) for i in range(win.editor._tier.count())]
+    win.timeline.set_current_tier(tier["id"])
+    win.seek(3.0)
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5000)
+    qtbot.keyClick(win, Qt.Key.Key_M)
+    ws.flush()
+    assert [a["tier_id"] for a in annotations(reader, case_id) if abs(a["start_s"] - 3.0) < 0.05] == [tier["id"]]
+    reader.close()
+
+
 def test_baseline_interval_rescores_off_the_ui_thread(qtbot, opened):
     from app.services.review import tiers
 

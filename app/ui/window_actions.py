@@ -58,6 +58,7 @@ ACTIONS: tuple[Act, ...] = (
     Act("mark_in", "annotate", N_("Set in point"), "mark_in", ("I",)),
     Act("mark_out", "annotate", N_("Set out point (adds the interval)"), "mark_out", ("O",)),
     Act("delete", "annotate", N_("Delete selected annotation"), "delete_annotation", ("Delete",)),
+    Act("add_tier", "annotate", N_("Add tier…"), "add_tier"),
     Act("zoom_in", "view", N_("Zoom in"), "zoom_in", ("+", "=")),
     Act("zoom_out", "view", N_("Zoom out"), "zoom_out", ("-",)),
     Act("zoom_all", "view", N_("Show the whole recording"), "zoom_all", ("0",)),

@@ -156,6 +156,25 @@ class KeySlots:
 
         SettingsDialog(self.settings, self).open()
 
+    def add_tier(self) -> None:
+        """Ask for a new annotation tier and its vocabulary; show its lane at once."""
+        from app.ui.dialogs import TierDialog
+
+        if self.ws is None:
+            return
+        dialog = TierDialog(self.ws, self.reviewer(), self)
+        dialog.accepted.connect(self._tiers_changed)
+        self._tier_dialog = dialog
+        dialog.open()
+
+    def _tiers_changed(self) -> None:
+        from app.services import review
+
+        if self.stack is not None:
+            self.timeline.set_annotations(self.stack, review.tiers(self.ws))
+        self.editor.reload_tiers()
+        self.statusBar().showMessage(tr("Tier added"), 3000)
+
     def show_shortcuts(self) -> None:  # noqa: D102
         from app.ui.dialogs import ShortcutsDialog
 
