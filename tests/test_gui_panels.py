@@ -328,7 +328,7 @@ def _anchor_rect(browser, prefix: str, text: str = ""):
         while not it.atEnd():
             frag = it.fragment()
             href = frag.charFormat().anchorHref()
-            if href.startswith(prefix) and frag.text().startswith(text):
+            if href.startswith(prefix) and frag.text().replace("\xa0", " ").startswith(text):
                 cur = QTextCursor(browser.document())
                 cur.setPosition(frag.position() + max(frag.length() // 2, 0))
                 return browser.cursorRect(cur), href

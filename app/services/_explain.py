@@ -125,14 +125,31 @@ def _window_frames(ws: Workspace, run_id: int, w: dict[str, Any]) -> list[int]:
     return [] if span is None else [span[0], span[1]]
 
 
-def _forgery_part(ws: Workspace, run_id: int, t0: float, t1: float | None) -> dict[str, Any]:
-    """Fused probability, each cue's score, weight and evidence, and the frames to look at."""
+def _integrity_part(ws: Workspace, media_id: int | None, weights: dict[str, Any]) -> dict[str, Any] | None:
+    """The media file's capture-integrity checks (whole file): score, fusion weight, every finding."""
+    row = ws.media(media_id) if media_id is not None else None
+    raw = (row or {}).get("integrity_json")
+    if not raw:
+        return None
+    rep = json.loads(raw)
+    check_weights = (rep.get("summary") or {}).get("weights") or {}
+    findings = [{"check": f.get("check"), "score": f.get("score"),
+                 "weighted": round(float(check_weights.get(f.get("check"), 1.0)) * float(f.get("score") or 0.0), 4),
+                 "evidence": f.get("evidence") or {}} for f in rep.get("findings") or []]
+    return {"score": rep.get("score"), "weight": weights.get("integrity"), "findings": findings}
+
+
+def _forgery_part(ws: Workspace, run_id: int, t0: float, t1: float | None,
+                  media_id: int | None = None) -> dict[str, Any]:
+    """Fused probability, each cue's score, weight and evidence, the frames to look at, and the
+    capture integrity of the file."""
     windows = queries.forgery_windows(ws, run_id, FACE, t0, t0 if t1 is None else t1)
     session = queries.forgery_session(ws, run_id, FACE)
     weights = json.loads(session["weights_json"] or "{}") if session else {}
     out: dict[str, Any] = {"probability": None, "insufficient": True, "cues": {}, "evidence_frames": [],
                            "evidence_times": [], "windows": len(windows),
-                           "session_probability": session["probability"] if session else None}
+                           "session_probability": session["probability"] if session else None,
+                           "integrity": _integrity_part(ws, media_id, weights)}
     if t1 is None:  # at a time: the one window it falls in (a boundary belongs to the later window)
         windows = [w for w in windows if w["start_s"] <= t0 < w["end_s"]] or windows[-1:]
         out["windows"] = len(windows)
@@ -261,8 +278,9 @@ def explain(ws: Workspace, case_id: int, t0: float, t1: float | None = None) -> 
         ``evidence_frames`` (frame numbers to look at) and ``evidence_times`` (their seconds),
         ``evidence_window`` ([start, end] of the window whose evidence is shown: over an interval
         the most suspicious one, while cue scores are means over the interval's windows),
-        ``max_probability``, ``session_probability``, and ``reason`` (plain English) when
-        ``insufficient``;
+        ``max_probability``, ``session_probability``, ``reason`` (plain English) when
+        ``insufficient``, and ``integrity``: the file's capture-integrity ``score``, its fusion
+        ``weight`` and ``findings`` [{``check``, ``score``, ``weighted``, ``evidence``}], or None;
         ``utterances``: those under the time or overlapping the interval, each with ``text``,
         ``risk_words`` [{``word``, ``start``, ``end`` (character offsets), ``category``...}],
         ``deception_risk``, ``arousal`` and the scoring ``evidence`` (top cues, model, note);
@@ -278,7 +296,7 @@ def explain(ws: Workspace, case_id: int, t0: float, t1: float | None = None) -> 
         key = (str(ws.path), video["id"], version)
         span = frame_span(ws, video["id"], t0, t1)
         out.update(_face_part(ws, video["id"], span, key))
-        out["forgery"] = _forgery_part(ws, video["id"], t0, t1)
+        out["forgery"] = _forgery_part(ws, video["id"], t0, t1, video["media_id"])
     else:
         out.update(quality={"usable_share": 0.0, "reasons": {}, "frames": 0}, expression=None, top_aus=[],
                    frames=None, forgery={"probability": None, "insufficient": True, "cues": {},

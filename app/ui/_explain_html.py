@@ -13,6 +13,7 @@ import numpy as np
 
 from app.ui import i18n
 from app.ui._evidence_text import NOTHING, forgery_sentences, voice_sentence
+from app.ui._integrity_text import FLAG, At, check_label, finding_sentences, ordered
 from app.ui.i18n import N_, tr
 
 MAX_UTTERANCES = 20  # an interval over a whole interview would otherwise render pages of text
@@ -39,14 +40,23 @@ def _num(v: Any, digits: int = 2) -> str:
 def _frame_link(frame: int, times: dict[int, float | None], c: dict[str, str]) -> str:
     """``frame N (t s)`` as a ``seek:`` link (plain text when the frame's time is unknown)."""
     t = times.get(int(frame))
-    label = html.escape(tr("frame {0} ({1})").format(frame, _secs(t) if t is not None else "?"))
+    # non-breaking spaces: a link never wraps inside its own brackets
+    label = html.escape(tr("frame {0} ({1})").format(frame, _secs(t) if t is not None else "?")).replace(" ", "&nbsp;")
     return f'<a href="seek:{t:.4f}" style="color:{c["link"]};">{label}</a>' if t is not None else label
+
+
+def _time_link(t: float, c: dict[str, str]) -> str:
+    """``m:ss.s`` as a ``seek:`` link (plain text when the time is unknown)."""
+    if not np.isfinite(t):
+        return "?"
+    m, sec = divmod(max(float(t), 0.0), 60.0)
+    return f'<a href="seek:{t:.4f}" style="color:{c["link"]};">{int(m)}:{sec:04.1f}</a>'
 
 
 def _sentence(template: str, values: dict[str, Any], times: dict[int, float | None], c: dict[str, str]) -> str:
     """A translated sentence template filled in as HTML: values escaped, frame lists as seek links."""
-    parts = {k: tr(", ").join(_frame_link(int(f), times, c) for f in v) if isinstance(v, list) else html.escape(str(v))
-             for k, v in values.items()}
+    parts = {k: tr(", ").join(_frame_link(int(f), times, c) for f in v) if isinstance(v, list)
+             else _time_link(v.t, c) if isinstance(v, At) else html.escape(str(v)) for k, v in values.items()}
     try:
         return html.escape(template).format(**parts)
     except (KeyError, IndexError, ValueError):  # a translation with a broken placeholder: show the values
@@ -202,6 +212,31 @@ def _forgery(f: dict[str, Any], q: dict[str, Any], c: dict[str, str]) -> str:
         links = [_frame_link(fr, times, c) for fr in frames[:24]]
         out.append(_p(html.escape(tr("Evidence frames: {0}")).replace("{0}", tr(", ").join(links))))
         out.append(_p(html.escape(tr("Click a frame to show it in the video.")), f'color:{c["muted"]};'))
+    out.append(_integrity(f.get("integrity"), c))
+    return "".join(out)
+
+
+def _integrity(g: dict[str, Any] | None, c: dict[str, str]) -> str:
+    """The file's capture-integrity checks: the ones that found something as sentences, the rest named."""
+    if not g:
+        return ""
+    head = tr("Capture integrity (whole file): score {0} (0–1)").format(_num(g.get("score")))
+    if g.get("weight") is not None:
+        head += " · " + tr("weight {0}").format(_num(g.get("weight")))
+    out = [_p(f"<b>{html.escape(head)}</b>", "margin-top:8px;")]
+    findings = ordered(list(g.get("findings") or []))
+    found = [f for f in findings if float(f.get("weighted") or 0.0) >= FLAG]
+    for f in found:
+        out.append(_p(f"<b>{html.escape(check_label(str(f.get('check'))))}</b> "
+                      f'<span style="color:{c["muted"]};">'
+                      f'{html.escape(tr("score {0} (0–1)").format(_num(f.get("score"))))}</span>', "margin-top:2px;"))
+        lines = [_sentence(t, v, {}, c) for t, v in finding_sentences(f)]
+        if lines:
+            out.append('<ul style="margin-top:0; margin-bottom:4px;">'
+                       + "".join(f"<li>{x}</li>" for x in lines) + "</ul>")
+    clean = [check_label(str(f.get("check"))) for f in findings if f not in found]
+    if clean:
+        out.append(_p(html.escape(tr("Nothing unusual: {0}.").format(tr(", ").join(clean))), f'color:{c["muted"]};'))
     return "".join(out)
 
 
