@@ -158,7 +158,7 @@ def case(ws: Workspace, case_id: int) -> dict[str, Any] | None:
 
 def search_cases(ws: Workspace, text: str = "", status: str | None = None) -> list[dict[str, Any]]:
     """Cases whose name or applicant reference contains ``text`` (case-insensitive), optionally of one
-    status, with the same counts as :meth:`Workspace.list_cases` plus ``applicant_ref`` and ``updated_at``."""
+    status (rows as :meth:`Workspace.case_rows`)."""
     where, params = [], []
     needle = text.strip().lower()
     if needle:
@@ -167,16 +167,7 @@ def search_cases(ws: Workspace, text: str = "", status: str | None = None) -> li
     if status:
         where.append("c.status = ?")
         params.append(status)
-    sql = f"""
-        select c.id, c.name, c.status, c.created_at, c.applicant_ref, c.updated_at,
-          (select count(*) from media m where m.case_id = c.id) as media,
-          (select r.status from runs r where r.case_id = c.id order by r.id desc limit 1) as last_run,
-          (select coalesce(sum(r.frames_done), 0) from runs r where r.case_id = c.id and r.kind = 'video')
-            as frames,
-          (select count(*) from utterances u join runs r on u.run_id = r.id where r.case_id = c.id)
-            as utterances
-        from cases c {"where " + " and ".join(where) if where else ""} order by c.id"""
-    return list(ws.db.query(sql, params))
+    return ws.case_rows(" and ".join(where), params)
 
 
 def set_applicant_ref(ws: Workspace, case_id: int, ref: str | None) -> None:

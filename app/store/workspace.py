@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -196,16 +196,21 @@ class Workspace:
 
     def list_cases(self) -> list[dict[str, Any]]:
         """Every case with its media count, latest run status, frame and utterance counts."""
-        sql = """
-            select c.id, c.name, c.status, c.created_at,
+        return self.case_rows()
+
+    def case_rows(self, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Cases (``where``: an SQL condition on ``c``, the cases table) with their applicant reference,
+        last change, media count, latest run status, and frame and utterance counts, by id."""
+        sql = f"""
+            select c.id, c.name, c.status, c.created_at, c.applicant_ref, c.updated_at,
               (select count(*) from media m where m.case_id = c.id) as media,
               (select r.status from runs r where r.case_id = c.id order by r.id desc limit 1) as last_run,
               (select coalesce(sum(r.frames_done), 0) from runs r where r.case_id = c.id and r.kind = 'video')
                 as frames,
               (select count(*) from utterances u join runs r on u.run_id = r.id where r.case_id = c.id)
                 as utterances
-            from cases c order by c.id"""
-        return list(self.db.query(sql))
+            from cases c {"where " + where if where else ""} order by c.id"""
+        return list(self.db.query(sql, list(params)))
 
     # -- media -----------------------------------------------------------------------------------
     def add_media(self, case_id: int, info: dict[str, Any]) -> int:
