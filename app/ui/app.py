@@ -214,6 +214,8 @@ def _screenshot(app: Any, ws: Any, settings: Any, case_id: int | None, video: st
             want = win.player.current_index()
             wait_until(app, lambda: want < 0 or win.player.shown_index == want, 20)
             _wait_explanation(app, win, mid)
+            # The audio envelope is read on a worker thread: show the waveform, not an empty track.
+            wait_until(app, lambda: not win.waveform_pending, 20)
         wait_until(app, lambda: False, 0.3)  # let the last paints land
         Path(png).expanduser().parent.mkdir(parents=True, exist_ok=True)
         if not win.grab().save(str(Path(png).expanduser()), "PNG"):

@@ -59,6 +59,8 @@ class MainWindow(QMainWindow, AnalysisControl, KeySlots):
         self.last_message = ""
         self._load_gen = 0
         self.timings: dict[str, float] = {}
+        #: True while the open case's audio envelope is still being read on a worker thread.
+        self.waveform_pending = False
         self.setObjectName("VigilMainWindow")
         self.setAcceptDrops(True)
 
@@ -319,6 +321,7 @@ class MainWindow(QMainWindow, AnalysisControl, KeySlots):
         self._update_title()
         self._update_labels(self.player.position())
         self.statusBar().showMessage(tr("Case opened"), 3000)
+        self.waveform_pending = False
         if data.has_audio and data.media_path and Path(data.media_path).exists():
             self._load_waveform(gen, data.media_path)
         if live:
@@ -340,10 +343,19 @@ class MainWindow(QMainWindow, AnalysisControl, KeySlots):
         from app.services.timeline import waveform_envelope
 
         def done(env: Any) -> None:
-            if gen == self._load_gen and env is not None and len(env[0]):
+            if gen != self._load_gen:
+                return
+            self.waveform_pending = False
+            if env is not None and len(env[0]):
                 self.timeline.set_waveform(*env)
 
-        run_in_thread(lambda: waveform_envelope(path), done)
+        def failed(exc: BaseException) -> None:
+            if gen == self._load_gen:
+                self.waveform_pending = False
+            log.warning("waveform of %s not read: %s", path, exc)
+
+        self.waveform_pending = True
+        run_in_thread(lambda: waveform_envelope(path), done, failed)
 
     def _run_baseline(self, job: Any) -> None:
         """Re-score against a changed Baseline tier off the UI thread, then redraw the scores."""

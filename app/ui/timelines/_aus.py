@@ -11,6 +11,7 @@ from PySide6 import QtCore
 from app.ui.i18n import N_, tr
 from app.ui.timelines._base import (SERIES, Legend, Track, fast_curve, fmt_time, gap_curve, nearest, qcolor,
                                    set_filled, time_buckets)
+from app.ui.timelines._series import Pyramid, SeriesItem
 
 #: AUs drawn as lines until the reviewer picks others: brow lowerer, cheek raiser, smile, lip corner depressor.
 DEFAULT_SELECTED = ("AU04", "AU06", "AU12", "AU15")
@@ -23,6 +24,8 @@ class AUHeatTrack(Track):
 
     Zoomed out, an hour holds 108k frames per row: the visible slice is max-pooled to one column per
     screen pixel (a short strong action stays visible), so the image never exceeds the view width.
+    The pooling starts from a max pyramid (blocks of 2, 4, 8 … frames), so it touches at most about
+    two blocks per column however long the recording is.
     Frames without a usable face are left transparent.
     """
 
@@ -39,6 +42,7 @@ class AUHeatTrack(Track):
         self.plot.addItem(self.image)
         self._t = np.zeros(0)
         self._aus = np.zeros((0, 0), np.float32)
+        self._pyr: Pyramid | None = None
         self.last_image_shape: tuple[int, ...] = (0, 0)
         self.restyle()
 
@@ -47,6 +51,7 @@ class AUHeatTrack(Track):
         self.names = list(data.au_names)
         self._t = np.asarray(data.t, np.float64)
         self._aus = np.asarray(data.aus, np.float32).reshape(len(self._t), len(self.names))
+        self._pyr = Pyramid(self._t, self._aus, need_lo=False) if len(self._t) else None
         n = max(len(self.names), 1)
         self.set_y_range(0.0, float(n))
         self._ticks()
@@ -72,10 +77,14 @@ class AUHeatTrack(Track):
             x0 = float(self._t[i0]) if n_vis else lo
             x1 = float(self._t[i1 - 1]) + self._dt() if n_vis else hi
         else:
-            edges = time_buckets(self._t, lo, hi, n)
-            starts = np.minimum(edges[:-1], edges[-1] - 1)
+            # The finest pyramid level with at least one block per column (blocks of 2**k frames).
+            k = max(int(np.floor(np.log2(n_vis / n))), 0)
+            k = min(k, len(self._pyr.levels) - 1)
+            xk, _lo, mk = self._pyr.levels[k]
+            edges = time_buckets(xk, lo, hi, n)
+            starts = np.minimum(edges[:-1], max(edges[-1] - 1, 0))
             # fmax ignores NaN: a column is blank only when none of its frames had a usable face.
-            block = np.fmax.reduceat(self._aus[: edges[-1]], starts, axis=0)
+            block = np.fmax.reduceat(mk[: max(edges[-1], 1)], starts, axis=0)
             block[edges[1:] <= edges[:-1]] = np.nan  # empty columns (gaps in the recording)
             x0, x1 = lo, hi
         rgba = self._colorize(block.T[::-1])  # row 0 of the image is drawn at y=0: put AU01 on top
@@ -137,7 +146,7 @@ class AULinesTrack(Track):
     def __init__(self) -> None:
         super().__init__()
         self.selected: list[str] = list(DEFAULT_SELECTED)
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.curves: dict[str, SeriesItem] = {}
         self.legend = Legend(self.vb)
         self.gaps = gap_curve()
         self.plot.addItem(self.gaps)
@@ -178,7 +187,7 @@ class AULinesTrack(Track):
         t = np.asarray(data.t, np.float64) if data is not None else np.zeros(0)
         aus = np.asarray(data.aus, np.float32).reshape(len(t), len(names)) if data is not None else None
         for k, name in enumerate(n for n in self.selected if n in names):
-            c = fast_curve(pen=pg.mkPen(SERIES[k % len(SERIES)], width=1.4), connect="finite")
+            c = fast_curve(pen=pg.mkPen(SERIES[k % len(SERIES)], width=1.4))
             self.plot.addItem(c)  # before setData: clip-to-view needs its view box
             c.setData(t, aus[:, names.index(name)])
             self.curves[name] = c

@@ -8,6 +8,7 @@ Tracks only draw what :class:`app.services.timeline.TimelineData` holds; the tra
 
 from __future__ import annotations
 
+import html
 import math
 from typing import Any
 
@@ -17,6 +18,7 @@ from PySide6 import QtCore, QtGui
 
 from app.ui import theme
 from app.ui.i18n import tr
+from app.ui.timelines._series import SeriesItem
 
 #: Width of the title column and of every plot's left (tick) axis, in pixels.
 LABEL_W = 132
@@ -38,15 +40,10 @@ def qcolor(spec: str, alpha: int | None = None) -> QtGui.QColor:
     return c
 
 
-def fast_curve(**kw: Any) -> pg.PlotDataItem:
-    """A curve that stays fast with 108k points: peak downsampling to the screen, clipped to view."""
-    item = pg.PlotDataItem(**kw)
-    # One min/max pair per pixel column (pyqtgraph's default is 5): peak downsampling keeps the
-    # envelope exact, and filled curves (drawn in 50-point chunks) cost 5x less to paint.
-    item.opts["autoDownsampleFactor"] = 1.0
-    item.setDownsampling(auto=True, method="peak")
-    item.setClipToView(True)
-    return item
+def fast_curve(pen: Any = "w", brush: Any = None, fillLevel: float | None = None,  # noqa: N803
+               **_: Any) -> SeriesItem:
+    """A curve that stays fast with 108k points: drawn from a min/max pyramid, only what is in view."""
+    return SeriesItem(pen=pen, brush=brush, fill_level=fillLevel)
 
 
 def fmt_time(t: float) -> str:
@@ -65,23 +62,20 @@ def nearest(t: np.ndarray, x: float) -> int | None:
     return i - 1 if len(t) > 1 and abs(t[i - 1] - x) <= abs(t[i] - x) else i
 
 
-def gap_curve() -> pg.PlotDataItem:
-    """A filled indicator curve (1 where there is no usable evidence) for "insufficient evidence" shading.
+def gap_curve() -> SeriesItem:
+    """A filled indicator (1 where there is no usable evidence) for "insufficient evidence" shading.
 
-    One item for any number of gaps; peak downsampling keeps even one-frame gaps visible zoomed out.
+    One item for any number of gaps, drawn as steps over whole frames; max-pooled to the screen,
+    so even a one-frame gap stays visible zoomed out.
     """
-    item = fast_curve(fillLevel=0.0, pen=None)
+    item = SeriesItem(pen=None, fill_level=0.0, step=True)
     item.setZValue(-2)
     return item
 
 
-def set_filled(curve: pg.PlotDataItem, x: np.ndarray, y: np.ndarray) -> None:
-    """Data of a filled curve without NaN, given as one connected polygon.
-
-    With ``connect="all"`` pyqtgraph fills in 50-point chunks (thousands of ``fillPath`` calls per
-    repaint at an hour of data); an explicit all-True ``connect`` array makes it one polygon.
-    """
-    curve.setData(x, y, connect=np.ones(len(x), bool))
+def set_filled(curve: SeriesItem, x: np.ndarray, y: np.ndarray) -> None:
+    """Data of a filled curve (NaN counts as the fill level)."""
+    curve.setData(x, y)
 
 
 def time_buckets(t: np.ndarray, t0: float, t1: float, n: int) -> np.ndarray:
@@ -93,7 +87,8 @@ class Legend(pg.TextItem):
     """A one-line colour key in the top-right corner of a plot: ``■ name`` per series, as HTML.
 
     Drawn in screen pixels (it does not scale with the data) on a translucent background, so it
-    costs a single item however many series it names.
+    costs a single item however many series it names. When the plot is narrower than the key, the
+    key wraps onto more lines instead of running off the plot's left edge.
     """
 
     def __init__(self, vb: pg.ViewBox) -> None:
@@ -108,12 +103,19 @@ class Legend(pg.TextItem):
         """``entries``: (colour, already-translated name) pairs."""
         self.entries = list(entries)
         fg = colors.get("fg", "#1A1A1A")
-        parts = [f"<span style='color:{c[:7]}'>&#9632;</span>&nbsp;{n}" for c, n in entries]
+        # Non-breaking spaces inside an entry: a narrow plot wraps the key between entries only.
+        parts = [f"<span style='color:{c[:7]}'>&#9632;</span>&nbsp;{html.escape(n).replace(' ', '&nbsp;')}"
+                 for c, n in entries]
         self.setHtml(f"<div style='font-size:7pt; color:{fg}'>{'&nbsp;&nbsp; '.join(parts)}</div>")
         self.fill = pg.mkBrush(qcolor(colors.get("bg", "#ffffff")[:7], 200))
         self._place()
 
     def _place(self) -> None:
+        """Top-right corner; wrapped between entries (never inside one) when the plot is narrower."""
+        avail = max(float(self._vb.width()) - 4.0, 60.0)
+        self.setTextWidth(-1)
+        if self.textItem.document().idealWidth() > avail:
+            self.setTextWidth(avail)
         self.setPos(self._vb.width() - 2, 0)
 
 
@@ -208,11 +210,15 @@ class Track:
         self.plot = pg.PlotItem(viewBox=self.vb, axisItems={"bottom": TimeAxis("bottom")})
         self.plot.hideButtons()
         self.plot.setMenuEnabled(False)
-        # PlotItem.addItem imposes the plot's own modes on each curve, so set them here too.
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setClipToView(True)
         self.plot.showAxis("bottom", False)
         self.plot.getAxis("left").setWidth(AXIS_W)
+        for name in ("left", "bottom", "top", "right"):
+            ax = self.plot.getAxis(name)
+            ax.enableAutoSIPrefix(False)  # else every range change re-renders each axis' label HTML
+            if name != "left":
+                ax.unlinkFromView()  # hidden x axes need not follow the range (the time axis relinks)
+        # The left axes only change with the y range or the height: draw them from a cached pixmap.
+        self.plot.getAxis("left").setCacheMode(pg.QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache)
         self.plot.layout.setContentsMargins(0, 0, 4, 0)
         self.vb.setDefaultPadding(0.0)
         self.vb.disableAutoRange()
@@ -271,7 +277,12 @@ class Track:
 
     def set_time_axis(self, visible: bool) -> None:
         """Show the time axis under this track (only the last track shows it)."""
+        ax = self.plot.getAxis("bottom")
         self.plot.showAxis("bottom", visible)
         if visible:
-            self.plot.getAxis("bottom").setHeight(26)
+            ax.setHeight(26)
+            if ax.linkedView() is None:
+                ax.linkToView(self.vb)
+        elif ax.linkedView() is not None:
+            ax.unlinkFromView()
 

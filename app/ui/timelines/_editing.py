@@ -58,8 +58,9 @@ class AnnotationEditing:
         self._set_tiers(tiers)
         self.refresh_annotations()
 
-    def refresh_annotations(self) -> None:
-        """Re-read the case's annotations and update the lanes (regions set with signals blocked)."""
+    def refresh_annotations(self, force: bool = False) -> None:
+        """Re-read the case's annotations and update the lanes whose rows changed (regions set with
+        signals blocked); the layout is rebuilt only when the set of tiers changes."""
         if self._stack is None:
             return
         from app.services import review
@@ -71,8 +72,10 @@ class AnnotationEditing:
         by_tier: dict[int, list[dict]] = {}
         for a in anns:
             by_tier.setdefault(int(a["tier_id"]), []).append(a)
-        for lane in self.lanes:
-            lane.set_annotations(by_tier.get(int(lane.tier["id"]), []))
+        for lane in self.lanes:  # only lanes whose rows changed (an edit touches one or two tiers)
+            rows = by_tier.get(int(lane.tier["id"]), [])
+            if force or rows != lane.rows:
+                lane.set_annotations(rows)
         if self._selected is not None:
             fresh = next((a for a in anns if a["id"] == self._selected["id"]), None)
             if fresh is None:
@@ -179,7 +182,7 @@ class AnnotationEditing:
         if self._stack is None:
             return
         if self._try(self._stack.update, ann_id, start_s=max(0.0, start), end_s=max(0.0, end)) is _FAILED:
-            self.refresh_annotations()  # put the region back where the database has it
+            self.refresh_annotations(force=True)  # put the region back where the database has it
 
     def _on_stack_change(self, event: dict) -> None:
         self.refresh_annotations()

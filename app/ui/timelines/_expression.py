@@ -11,6 +11,7 @@ from PySide6 import QtCore
 from app.ui.i18n import N_, tr
 from app.ui.timelines._base import (Legend, Track, fast_curve, fmt_time, gap_curve, nearest, qcolor, set_filled,
                                    time_buckets)
+from app.ui.timelines._series import SeriesItem
 
 MODES = ("stacked", "band")
 
@@ -32,7 +33,7 @@ class ExpressionTrack(Track):
         super().__init__()
         self.mode = "stacked"
         self.names: list[str] = []
-        self.curves: list[pg.PlotDataItem] = []
+        self.curves: list[SeriesItem] = []
         self.band = pg.ImageItem(axisOrder="row-major")
         self.band.hide()
         self.plot.addItem(self.band)

@@ -9,6 +9,7 @@ import pyqtgraph as pg
 
 from app.ui.i18n import N_, cue_label, tr
 from app.ui.timelines._base import SERIES, Legend, Track, fast_curve, fmt_time, gap_curve, nearest, qcolor, set_filled
+from app.ui.timelines._series import SeriesItem
 
 
 class ForgeryTrack(Track):
@@ -28,9 +29,9 @@ class ForgeryTrack(Track):
     def __init__(self) -> None:
         super().__init__()
         self.gaps = gap_curve()
-        self.score = fast_curve(connect="finite")
+        self.score = fast_curve()
         self.score.setZValue(10)
-        self.cue_curves: dict[str, pg.PlotDataItem] = {}
+        self.cue_curves: dict[str, SeriesItem] = {}
         for item in (self.gaps, self.score):
             self.plot.addItem(item)
         self.threshold = pg.InfiniteLine(0.5, angle=0, movable=False)
@@ -54,7 +55,7 @@ class ForgeryTrack(Track):
         if list(cues) != self._cues:
             for c in self.cue_curves.values():
                 self.plot.removeItem(c)
-            self.cue_curves = {k: fast_curve(connect="finite") for k in cues}
+            self.cue_curves = {k: fast_curve() for k in cues}
             for c in self.cue_curves.values():
                 self.plot.addItem(c)
             self._cues = list(cues)

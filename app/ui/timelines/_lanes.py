@@ -41,6 +41,11 @@ class AnnotRegion(pg.LinearRegionItem):
         with QtCore.QSignalBlocker(self):
             self.setRegion((ann["start_s"], ann["end_s"]))
 
+    def in_place(self) -> bool:
+        """Whether the region is where its row says (a refused drag leaves it elsewhere)."""
+        a, b = self.getRegion()
+        return bool(np.isclose(a, self.ann["start_s"]) and np.isclose(b, self.ann["end_s"]))
+
     def style(self, fg: str = "#1A1A1A") -> None:
         """Brush by tier colour; the selected one is stronger and outlined."""
         self.setBrush(pg.mkBrush(qcolor(self.color, 150 if self.selected else 85)))
@@ -76,6 +81,10 @@ class PointMarker(pg.InfiniteLine):
         self.ann = ann
         with QtCore.QSignalBlocker(self):
             self.setValue(ann["start_s"])
+
+    def in_place(self) -> bool:
+        """Whether the marker is where its row says."""
+        return bool(np.isclose(float(self.value()), self.ann["start_s"]))
 
     def style(self, fg: str = "#1A1A1A") -> None:
         """Thicker when selected."""
@@ -123,6 +132,8 @@ class AnnotationLane(Track):
         self.label = _TierLabel(lambda: on_make_current(int(self.tier["id"])))
         self.label.setMaximumWidth(LABEL_W)
         self.items: dict[int, AnnotRegion | PointMarker] = {}
+        #: The rows last given to ``set_annotations`` (the view skips lanes whose rows did not change).
+        self.rows: list[dict] = []
         self.selected_id: int | None = None
         self.mark_in_line = pg.InfiniteLine(0.0, angle=90, movable=False)
         self.mark_in_line.hide()
@@ -139,8 +150,13 @@ class AnnotationLane(Track):
         return self.tier.get("color") or self.colors.get(f"tier.{self.tier['name']}", "#56B4E9")
 
     def set_annotations(self, anns: list[dict]) -> None:
-        """Create, update (signals blocked) and remove items to match ``anns`` (this tier's rows)."""
+        """Create, update (signals blocked) and remove items to match ``anns`` (this tier's rows).
+
+        Items whose row did not change are left alone; only new or changed ones get their text.
+        """
+        self.rows = [dict(a) for a in anns]
         seen = set()
+        touched: list[AnnotRegion | PointMarker] = []
         for ann in anns:
             ann_id = int(ann["id"])
             seen.add(ann_id)
@@ -149,6 +165,8 @@ class AnnotationLane(Track):
             if item is not None and isinstance(item, PointMarker) != point:
                 self._remove(ann_id)
                 item = None
+            if item is not None and item.ann == ann and item.in_place():
+                continue
             if item is None:
                 item = PointMarker(ann, self.color) if point else AnnotRegion(ann, self.color)
                 item.sigSelected.connect(self._clicked)
@@ -162,12 +180,14 @@ class AnnotationLane(Track):
                 item.set_ann(ann)
             item.selected = ann_id == self.selected_id
             item.style(self.colors["fg"])
+            touched.append(item)
         for ann_id in set(self.items) - seen:
             self._remove(ann_id)
         if self.selected_id not in self.items:
             self.selected_id = None
-        r = self.vb.viewRange()[0]
-        self.update_view(r[0], r[1], int(self.vb.width()) or 1000)
+        if touched:
+            r = self.vb.viewRange()[0]
+            self._label_items(touched, r[0], r[1], int(self.vb.width()) or 1000)
 
     def select(self, ann_id: int | None) -> None:
         """Highlight one annotation (or none)."""
@@ -186,11 +206,14 @@ class AnnotationLane(Track):
 
     def update_view(self, t0: float, t1: float, width_px: int) -> None:
         """Elide each interval's label to the width of its region on screen."""
+        self._label_items(list(self.items.values()), t0, t1, width_px)
+
+    def _label_items(self, items: list[AnnotRegion | PointMarker], t0: float, t1: float, width_px: int) -> None:
         if t1 <= t0:
             return
         px_per_s = width_px / (t1 - t0)
         fm = QtGui.QFontMetrics(self._font)
-        for item in self.items.values():
+        for item in items:
             text = _ann_text(item.ann)
             if isinstance(item, PointMarker):
                 item.label.setFont(self._font)

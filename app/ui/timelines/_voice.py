@@ -35,7 +35,7 @@ def _steps(s: np.ndarray, e: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.
 
 
 class WaveformTrack(Track):
-    """The audio's min/max envelope (``waveform_envelope`` bins) as one peak-downsampled curve."""
+    """The audio's min/max envelope (``waveform_envelope`` bins) as one line drawn from a min/max pyramid."""
 
     key = "waveform"
     title = N_("Waveform")
@@ -58,11 +58,9 @@ class WaveformTrack(Track):
         self._show_note(not bool(getattr(data, "has_audio", True)))
 
     def set_waveform(self, t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
-        """Interleave min and max per bin so a single line sweeps the envelope."""
+        """One line sweeps each bin's min and max (the pyramid pools bins further when zoomed out)."""
         t = np.asarray(t, np.float64)
-        x = np.repeat(t, 2)
-        y = np.column_stack([np.asarray(lo, np.float32), np.asarray(hi, np.float32)]).ravel()
-        self.curve.setData(x, y)
+        self.curve.setData(t, np.asarray(lo, np.float32), np.asarray(hi, np.float32))
         self._show_note(len(t) == 0)
 
     def restyle(self) -> None:
@@ -232,7 +230,7 @@ class _UtteranceValueTrack(Track):
     def __init__(self) -> None:
         super().__init__()
         self.bars = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[])
-        self.line = pg.PlotDataItem(connect="finite")
+        self.line = pg.PlotCurveItem(connect="finite")
         self.zero = pg.InfiniteLine(0.0, angle=0, movable=False)
         for item in (self.bars, self.line):
             self.plot.addItem(item)
