@@ -204,7 +204,14 @@ def _forgery(rng: np.random.Generator, t: np.ndarray, usable: np.ndarray, talkin
     scores = _cue_scores(rng, 0.5 * (starts + ends), speaking_share, usable_share, duration_s)
     results = []
     for name in CUES:
-        ev = [{"n_frames": int(round(usable_share[k] * counts[k])), "synthetic": True} for k in range(nw)]
+        # the counts each real cue reports: frames, frames of speech (avsync), blinks in open-eye time
+        n = np.round(usable_share * counts).astype(int)
+        if name == "blink":
+            open_s = n * (duration_s / max(len(t), 1))
+            ev = [{"n_blinks": int(round(o * 17.0 / 60.0)), "open_s": round(float(o), 1)} for o in open_s]
+        else:
+            key = "n_pairs" if name == "avsync" else "n_frames"
+            ev = [{key: int(v)} for v in n]
         results.append(CueResult(name, starts, ends, scores[name], ev, nan_mean(scores[name])))
     fused = fuse(results, DEFAULT_WEIGHTS)
     per_frame = {name: np.where(usable, scores[name][widx], np.nan) for name in CUES}

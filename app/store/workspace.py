@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -29,6 +30,52 @@ MAX_PENDING_WRITES = 4
 def now() -> str:
     """UTC timestamp in ISO 8601, second precision."""
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class SlowWatch:
+    """Statements (and waits for writes) of one thread that ran longer than a limit.
+
+    SQLite reports each statement as it starts (trace callback) and calls a progress handler every
+    few thousand virtual-machine steps while it runs, so a statement still running past the limit
+    is caught however its rows are fetched. ``slow`` holds ``(milliseconds, sql)``, ``worst_ms`` the
+    longest.
+    """
+
+    def __init__(self, limit_s: float, conn: sqlite3.Connection, local: threading.local) -> None:
+        self.limit_s, self._conn, self._local = limit_s, conn, local
+        self.slow: list[tuple[float, str]] = []
+        self.worst_ms = 0.0
+        self._sql, self._t0, self._ran = "", 0.0, 0.0
+        conn.set_trace_callback(self._start)
+        conn.set_progress_handler(self._tick, 2000)
+
+    def _start(self, sql: str) -> None:
+        self._done()
+        self._sql, self._t0, self._ran = sql, time.perf_counter(), 0.0
+
+    def _tick(self) -> int:
+        self._ran = time.perf_counter() - self._t0
+        return 0
+
+    def _done(self) -> None:
+        if self._sql:
+            self.waited(self._sql, self._ran)
+        self._sql = ""
+
+    def waited(self, what: str, seconds: float) -> None:
+        """Count one statement or wait of ``seconds``."""
+        ms = round(1000.0 * seconds, 1)
+        self.worst_ms = max(self.worst_ms, ms)
+        if seconds > self.limit_s:
+            self.slow.append((ms, " ".join(what.split())[:200]))
+
+    def stop(self) -> None:
+        """Stop watching (the last statement is counted)."""
+        self._done()
+        self._conn.set_trace_callback(None)
+        self._conn.set_progress_handler(None, 0)
+        if getattr(self._local, "watch", None) is self:
+            del self._local.watch
 
 
 def _connect(path: Path) -> sqlite_utils.Database:
@@ -156,7 +203,22 @@ class Workspace:
 
     def write(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(writer_db, *args)`` on the writer thread and wait for its result."""
-        return self.submit(fn, *args).result()
+        watch = getattr(self._local, "watch", None)
+        if watch is None:
+            return self.submit(fn, *args).result()
+        t0 = time.perf_counter()
+        try:
+            return self.submit(fn, *args).result()
+        finally:
+            watch.waited("write: " + getattr(fn, "__qualname__", "?"), time.perf_counter() - t0)
+
+    def watch_slow(self, limit_ms: float = 50.0) -> SlowWatch:
+        """Record, from now on, every statement this thread runs (and every write it waits for)
+        that takes longer than ``limit_ms``; for the GUI's responsiveness bench, whose UI thread must
+        not wait that long. ``stop()`` on the returned watch ends it."""
+        watch = SlowWatch(limit_ms / 1000.0, self.db.conn, self._local)
+        self._local.watch = watch
+        return watch
 
     def flush(self) -> None:
         """Wait until every queued write has committed; re-raises the first failure."""
