@@ -7,20 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_gui_panels import _anchor_rect, _isolated, opened  # noqa: F401  (fixtures)
+from tests.test_gui_panels import _anchor_rect, _isolated, opened, shown_panel  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.slow
 
 
 def _panel(qtbot, ws, case_id):
-    from app.ui.explain_panel import ExplanationPanel
-
-    panel = ExplanationPanel()
-    qtbot.addWidget(panel)
-    panel.resize(700, 900)
-    panel.show()
-    qtbot.waitExposed(panel)
-    panel.set_case(ws, case_id)
+    panel = shown_panel(qtbot, ws, case_id)
     with qtbot.waitSignal(panel.explained, timeout=30000):
         panel.show_at(2.0)
     return panel

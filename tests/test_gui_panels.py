@@ -337,18 +337,24 @@ def _anchor_rect(browser, prefix: str, text: str = ""):
     return None, None
 
 
-def test_evidence_frame_link_seeks(qtbot, opened):
-    from PySide6.QtCore import Qt
-
+def shown_panel(qtbot, ws, case_id):
+    """An explanation panel on screen (offscreen), 700 x 900, showing ``case_id``."""
     from app.ui.explain_panel import ExplanationPanel
 
-    ws, case_id, ws_path = opened
     panel = ExplanationPanel()
     qtbot.addWidget(panel)
     panel.resize(700, 900)
     panel.show()
     qtbot.waitExposed(panel)
     panel.set_case(ws, case_id)
+    return panel
+
+
+def test_evidence_frame_link_seeks(qtbot, opened):
+    from PySide6.QtCore import Qt
+
+    ws, case_id, ws_path = opened
+    panel = shown_panel(qtbot, ws, case_id)
     duration = _db(ws_path).execute("select max(t_sec) from frames").fetchone()[0]
     with qtbot.waitSignal(panel.explained, timeout=30000):
         panel.show_interval(0.0, duration)
