@@ -99,6 +99,29 @@ def test_real_case_fills_every_track(view, case):
     assert x0 <= 0.0 + 1e-6 and x1 >= float(data.t[-1]) - 1e-6
 
 
+def test_legends_never_hide_the_data(view, qtbot):
+    """Every colour key sits inside its plot, and the track's highest value is drawn below the key,
+    also when a narrow window wraps the key onto more lines."""
+    from PySide6 import QtCore
+
+    def check() -> list[float]:
+        heights = []
+        for track in (view.expression, view.au_lines, view.forgery):
+            key = track.legend.mapRectToScene(track.legend.boundingRect())
+            plot = track.vb.sceneBoundingRect()
+            assert key.left() >= plot.left() - 1 and key.right() <= plot.right() + 1, track.key
+            top_value = track.vb.mapViewToScene(QtCore.QPointF(0.0, track.y_range[1])).y()
+            assert top_value >= key.bottom() - 1, (track.key, top_value, key.bottom())
+            heights.append(key.height())
+        return heights
+
+    wide = check()
+    view.resize(560, SHOT[1])
+    qtbot.waitUntil(lambda: view.forgery.vb.width() < 400, timeout=2000)
+    qtbot.wait(20)
+    narrow = check()
+    assert max(narrow) > 1.5 * max(wide)  # the narrow window did wrap a key, and the data still clears it
+
 def test_click_on_track_seeks(view, qtbot):
     """A left click on a track emits seekRequested with the time under the mouse; the cursors follow."""
     from PySide6 import QtCore

@@ -122,6 +122,16 @@ CUE_LABELS: dict[str, str] = {
     "freq": N_("Frequency artefacts"),
 }
 
+# Shorter names for the forgery track's colour key, so it fits on one line above the plot.
+CUE_SHORT_LABELS: dict[str, str] = {
+    "temporal": N_("Temporal"),
+    "blink": N_("Blink"),
+    "headpose": N_("Head pose"),
+    "avsync": N_("A/V sync"),
+    "sbi": N_("Blending"),
+    "freq": N_("Frequency"),
+}
+
 
 def status_label(code: str) -> str:
     """Translated label of a case status code (``"rejected"`` -> "rejected (fraud)")."""
@@ -131,3 +141,8 @@ def status_label(code: str) -> str:
 def cue_label(name: str) -> str:
     """Translated label of a forgery cue key (``"avsync"`` -> "Audio-visual sync")."""
     return tr(CUE_LABELS.get(name, name))
+
+
+def cue_short_label(name: str) -> str:
+    """Translated short name of a forgery cue for a colour key (``"avsync"`` -> "A/V sync")."""
+    return tr(CUE_SHORT_LABELS.get(name, CUE_LABELS.get(name, name)))

@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from app.ui.i18n import N_, tr
-from app.ui.timelines._base import (SERIES, Legend, Track, fast_curve, fmt_time, gap_curve, nearest, qcolor,
+from app.ui.timelines._base import (SERIES, Track, fast_curve, fmt_time, gap_curve, nearest, qcolor,
                                    set_filled, time_buckets)
 from app.ui.timelines._series import Pyramid, SeriesItem
 
@@ -147,7 +147,7 @@ class AULinesTrack(Track):
         super().__init__()
         self.selected: list[str] = list(DEFAULT_SELECTED)
         self.curves: dict[str, SeriesItem] = {}
-        self.legend = Legend(self.vb)
+        self.legend = self.add_legend()
         self.gaps = gap_curve()
         self.plot.addItem(self.gaps)
         self.plot.getAxis("left").setTicks([[(0.0, "0"), (2.5, ""), (5.0, "5")]])

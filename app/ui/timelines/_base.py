@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -88,14 +89,16 @@ class Legend(pg.TextItem):
 
     Drawn in screen pixels (it does not scale with the data) on a translucent background, so it
     costs a single item however many series it names. When the plot is narrower than the key, the
-    key wraps onto more lines instead of running off the plot's left edge.
+    key wraps onto more lines instead of running off the plot's left edge. ``on_height`` is told
+    the key's height in pixels after each placement (a track keeps that strip free of data).
     """
 
-    def __init__(self, vb: pg.ViewBox) -> None:
+    def __init__(self, vb: pg.ViewBox, on_height: Callable[[float], None] | None = None) -> None:
         super().__init__("", anchor=(1, 0))
         self.setParentItem(vb)
         self.setZValue(60)
         self._vb = vb
+        self._on_height = on_height
         vb.sigResized.connect(self._place)
         self.entries: list[tuple[str, str]] = []
 
@@ -117,6 +120,8 @@ class Legend(pg.TextItem):
         if self.textItem.document().idealWidth() > avail:
             self.setTextWidth(avail)
         self.setPos(self._vb.width() - 2, 0)
+        if self._on_height is not None:
+            self._on_height(float(self.textItem.boundingRect().height()) if self.entries else 0.0)
 
 
 class TimeAxis(pg.AxisItem):
@@ -204,6 +209,7 @@ class Track:
     stretch = 1.0
     y_range: tuple[float, float] = (0.0, 1.0)
     y_padding = 0.12
+    _top_px = 0.0  # pixels at the top kept free of data (under the legend)
 
     def __init__(self) -> None:
         self.vb = TimeViewBox()
@@ -252,7 +258,27 @@ class Track:
     def set_y_range(self, lo: float, hi: float) -> None:
         """Fix the y range; numeric tracks keep a margin so the end tick labels are not cut off."""
         self.y_range = (lo, hi)
-        self.vb.setYRange(lo, hi, padding=self.y_padding)
+        self._apply_y_range()
+
+    def add_legend(self) -> Legend:
+        """A colour key in the top-right corner, with the data range lowered to stay below it."""
+        return Legend(self.vb, self._reserve_top)
+
+    def _reserve_top(self, px: float) -> None:
+        self._top_px = px
+        self._apply_y_range()
+
+    def _apply_y_range(self) -> None:
+        """The y range plus its margin; when a legend sits on top, the range grows upwards so the
+        highest value is drawn just below the legend (up to 60% of the plot's height)."""
+        lo, hi = self.y_range
+        pad = (hi - lo) * self.y_padding
+        bottom, top = lo - pad, hi + pad
+        height = float(self.vb.height())
+        if self._top_px > 0 and height > 0:
+            f = min((self._top_px + 1.0) / height, 0.6)
+            top = max(top, (hi - f * bottom) / (1.0 - f))
+        self.vb.setYRange(bottom, top, padding=0.0)
 
     def apply_colors(self, colors: dict[str, str]) -> None:
         """Take theme colours (missing names keep their defaults) and restyle."""

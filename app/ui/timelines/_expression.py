@@ -9,7 +9,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from app.ui.i18n import N_, tr
-from app.ui.timelines._base import (Legend, Track, fast_curve, fmt_time, gap_curve, nearest, qcolor, set_filled,
+from app.ui.timelines._base import (Track, fast_curve, fmt_time, gap_curve, nearest, qcolor, set_filled,
                                    time_buckets)
 from app.ui.timelines._series import SeriesItem
 
@@ -39,8 +39,8 @@ class ExpressionTrack(Track):
         self.plot.addItem(self.band)
         self.gaps = gap_curve()
         self.plot.addItem(self.gaps)
-        self.legend = Legend(self.vb)
-        self.plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
+        self.legend = self.add_legend()
+        self.plot.getAxis("left").setTicks([[(0.0, "0"), (1.0, "1")], [(0.5, "")]])
         self._t = np.zeros(0)
         self._cls = np.zeros(0, np.int16)
         self._probs = np.zeros((0, 0), np.float32)

@@ -7,8 +7,8 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 
-from app.ui.i18n import N_, cue_label, tr
-from app.ui.timelines._base import SERIES, Legend, Track, fast_curve, fmt_time, gap_curve, nearest, qcolor, set_filled
+from app.ui.i18n import N_, cue_label, cue_short_label, tr
+from app.ui.timelines._base import SERIES, Track, fast_curve, fmt_time, gap_curve, nearest, qcolor, set_filled
 from app.ui.timelines._series import SeriesItem
 
 
@@ -37,7 +37,7 @@ class ForgeryTrack(Track):
         self.threshold = pg.InfiniteLine(0.5, angle=0, movable=False)
         self.threshold.setZValue(-1)
         self.plot.addItem(self.threshold, ignoreBounds=True)
-        self.legend = Legend(self.vb)
+        self.legend = self.add_legend()
         self.plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
         self._cues: list[str] = []
         self._t = np.zeros(0)
@@ -86,7 +86,7 @@ class ForgeryTrack(Track):
         for k, (name, c) in enumerate(self.cue_curves.items()):
             col = self.colors.get(f"cue.{name}", SERIES[k % len(SERIES)])
             c.setPen(pg.mkPen(qcolor(col, 170), width=1))
-            entries.append((col, cue_label(name)))
+            entries.append((col, cue_short_label(name)))
         entries.append((ins[:7], tr("insufficient evidence")))
         self.legend.set_entries(entries, self.colors)
 
