@@ -317,7 +317,7 @@ CUE_TEXT = {
     "tx_evasion_count": N_("evasive phrasing (I don't remember, 不记得)"),
     "tx_fraud_lexicon_score": N_("lending-fraud slang (e.g. 撸口子, 包装流水)"),
 }
-_MORE, _LESS = N_("More {label} than at baseline ({detail})."), N_("Less {label} than at baseline ({detail}).")
+_MORE, _LESS = N_("{label}: more often than at baseline ({detail})."), N_("{label}: less often than at baseline ({detail}).")
 #: Per risk-model input: (sentence when above the baseline, when below, unit of value and baseline).
 VOICE: dict[str, tuple[str, str, str]] = {
     "arousal": (N_("Voice more aroused than at baseline: higher, louder or faster ({detail})."),
@@ -358,4 +358,5 @@ def voice_sentence(cue: dict[str, Any]) -> str:
         detail = tr(_DETAIL[unit]).format(value=shown(value), baseline=shown(base), z=signed(z))
     else:
         detail = tr(_DETAIL_Z).format(z=signed(z))
-    return tr(more if z > 0 else less).format(label=label, detail=detail)
+    text = tr(more if z > 0 else less).format(label=label, detail=detail)
+    return text[:1].upper() + text[1:]  # the label may open the sentence
