@@ -140,12 +140,20 @@ def test_keys_step_frames_and_seconds(qtbot, opened):
     qtbot.keyClick(win, Qt.Key.Key_K)
     assert not p.is_playing()
     assert 0.05 < p.position() < 5.0  # the clock ran while playing
-    # sound: muted (and said so) at other speeds; here either playing or "no audio device", never an error
-    from app.ui.audio_out import MUTED_SPEED, NO_DEVICE
+    # sound at every speed (pitch kept, see test_voice_stretch): here either playing or "no audio
+    # device", never an error; the reader starts where the clock is
+    from app.ui.audio_out import NO_DEVICE
 
     win.speed.setCurrentIndex(1)  # 0.5x
     qtbot.keyClick(win, Qt.Key.Key_Space)
-    assert p.audio.last_note == MUTED_SPEED and MUTED_SPEED in win.speed.toolTip()
+    assert p.audio.last_note in ("", NO_DEVICE)
+    reader = p.audio._reader
+    assert reader.speed == 0.5 and abs(reader.position / p.audio.track.sr - p.position()) < 0.1
+    import numpy as np
+
+    block, at = np.full((1024, 1), np.nan, np.float32), reader.position
+    p.audio._callback(block, 1024, None, None)  # what PortAudio's thread calls, where there is a device
+    assert np.isfinite(block).all() and 0.5 * 1024 - 512 <= reader.position - at <= 0.5 * 1024 + 512
     qtbot.keyClick(win, Qt.Key.Key_K)
     win.speed.setCurrentIndex(3)  # 1x
     qtbot.keyClick(win, Qt.Key.Key_Space)

@@ -2,9 +2,9 @@
 
 The track is decoded once, off the UI thread (:func:`app.core.voice.audio.load_audio`, int16 PCM
 on disk as a memmap). Playing opens an output stream positioned at the player's clock; PortAudio's
-callback thread copies the samples (Friture's pattern: the device callback does the least work).
-At speeds other than 1x the sound is muted rather than pitch-shifted, and the player says so. On
-a machine with no audio device (servers, CI) the player is silent, logs that once and goes on.
+callback thread pulls the next block from :class:`app.core.voice.stretch.TimeStretch`, which at
+speeds other than 1x keeps the voice's pitch (at 1x it hands the samples through unchanged). On a
+machine with no audio device (servers, CI) the player is silent, logs that once and goes on.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from app.ui.i18n import N_
 log = logging.getLogger("vigil.ui")
 _warned: set[str] = set()
 
-MUTED_SPEED = N_("Sound is muted at speeds other than 1x.")
 NO_DEVICE = N_("No sound: this computer has no audio output device.")
 NO_TRACK = N_("This recording has no sound track.")
 
@@ -48,7 +47,7 @@ class AudioOut(QObject):
         super().__init__(parent)
         self.track: Any = None
         self._stream: Any = None
-        self._pos = 0
+        self._reader: Any = None  # the TimeStretch the callback reads from
         self._lock = threading.Lock()
         self._path: str | None = None
         self._pending: tuple[float, float, float] | None = None  # (t, speed, monotonic) asked before the track was ready
@@ -89,7 +88,7 @@ class AudioOut(QObject):
             self.start(t + (time.monotonic() - since) * speed, speed)
 
     def start(self, t: float, speed: float) -> None:
-        """Play from ``t`` seconds (restarts the stream); mute when ``speed`` is not 1."""
+        """Play from ``t`` seconds at ``speed`` (restarts the stream); the voice keeps its pitch."""
         self.stop()
         tr = self.track
         if tr is None:
@@ -98,11 +97,10 @@ class AudioOut(QObject):
         self._pending = None
         if not tr.has_audio or tr.n_samples == 0:
             return
-        if abs(speed - 1.0) > 1e-6:
-            self.note.emit(MUTED_SPEED)
-            return
+        from app.core.voice.stretch import TimeStretch
+
         with self._lock:
-            self._pos = int(max(0.0, t) * tr.sr)
+            self._reader = TimeStretch(tr.samples, tr.sr, speed, start=int(max(0.0, t) * tr.sr))
         try:
             import sounddevice as sd
 
@@ -116,13 +114,9 @@ class AudioOut(QObject):
         self.note.emit("")
 
     def _callback(self, out: np.ndarray, frames: int, _time: Any, _status: Any) -> None:
-        tr = self.track
         with self._lock:
-            a = self._pos
-            self._pos += frames
-        chunk = tr.samples[a:a + frames] if tr is not None else np.zeros(0, np.int16)
-        out[:len(chunk), 0] = chunk.astype(np.float32) / 32768.0
-        out[len(chunk):, 0] = 0.0
+            reader = self._reader
+            out[:, 0] = reader.read(frames) if reader is not None else 0.0
 
     def stop(self) -> None:
         """Stop the sound (keeps the decoded track)."""
