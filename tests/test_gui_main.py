@@ -173,6 +173,47 @@ def test_keys_step_frames_and_seconds(qtbot, opened):
     dlg.close()
 
 
+def test_view_menu_switches_each_overlay(qtbot, opened):
+    """Each View > Overlay action changes the picture where its overlay is drawn, and only there."""
+    win, _ws, _case = opened
+    win.seek(float(win.player.t[150]))
+    _wait_shown(qtbot, win)
+    ov = win.video.overlay
+    assert ov and ov.get("bbox") is not None and ov.get("mesh") is not None and ov.get("aus")
+
+    def grab() -> np.ndarray:
+        from PySide6.QtGui import QImage
+
+        img = win.video.grab().toImage().convertToFormat(QImage.Format.Format_RGB888)
+        rows = np.frombuffer(img.constBits(), np.uint8).reshape(img.height(), img.bytesPerLine())
+        return rows[:, :img.width() * 3].reshape(img.height(), img.width(), 3).copy()
+
+    before = grab()
+    changed = {}
+    for key in ("ov_box", "ov_mesh", "ov_aus", "ov_forgery"):
+        act = win.actions_by_key[key]
+        act.trigger()  # flips it (mesh starts off, the others on)
+        qtbot.wait(10)
+        diff = np.abs(grab().astype(int) - before).max(axis=2) > 40
+        ys, xs = np.nonzero(diff)
+        changed[key] = (int(diff.sum()), (int(xs.mean()), int(ys.mean())) if len(xs) else None)
+        act.trigger()
+        qtbot.wait(10)
+        assert np.array_equal(grab(), before), key  # switched back: the picture is as it was
+    print(f"\npixels changed per overlay: {changed}")
+    assert all(n > 100 for n, _ in changed.values()), changed
+    # each where it belongs: the box, mesh and tint around the face, the AU bars in the top-left corner
+    target, img = win.video._target(), win.video.image
+    bx, by, bw, bh = (float(v) for v in ov["bbox"])
+    sx, sy = target.width() / img.width(), target.height() / img.height()
+    x0, y0 = target.x() + bx * sx - 30, target.y() + by * sy - 30  # the tint's label sits above the box
+    x1, y1 = x0 + bw * sx + 60, y0 + bh * sy + 60
+    for key in ("ov_box", "ov_mesh", "ov_forgery"):
+        cx, cy = changed[key][1]
+        assert x0 <= cx <= x1 and y0 <= cy <= y1, key
+    assert changed["ov_aus"][1][0] < x0 and changed["ov_aus"][1][1] < win.video.height() / 2
+
+
 def test_marker_interval_undo_redo_persist(qtbot, opened):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QApplication
