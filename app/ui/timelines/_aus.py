@@ -32,7 +32,7 @@ class AUHeatTrack(Track):
     key = "aus"
     title = N_("Action units")
     hint = N_("intensity 0–5")
-    stretch = 2.6
+    stretch = 2.3
     y_padding = 0.0
 
     def __init__(self) -> None:
@@ -140,7 +140,7 @@ class AULinesTrack(Track):
     key = "au_lines"
     title = N_("Selected AUs")
     hint = N_("intensity 0–5")
-    stretch = 1.1
+    stretch = 1.3
     y_range = (0.0, AU_MAX)
 
     def __init__(self) -> None:

@@ -26,7 +26,8 @@ class ExpressionTrack(Track):
     key = "expression"
     title = N_("Expression")
     hint = N_("share of each class")
-    stretch = 1.1
+    stretch = 1.4
+    y_padding = 0.2  # room for the "0" label inside the track
     y_range = (0.0, 1.0)
 
     def __init__(self) -> None:

@@ -23,7 +23,7 @@ class ForgeryTrack(Track):
     key = "forgery"
     title = N_("Forgery")
     hint = N_("probability 0–1")
-    stretch = 1.3
+    stretch = 1.5
     y_range = (0.0, 1.0)
 
     def __init__(self) -> None:

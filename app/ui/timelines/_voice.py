@@ -268,10 +268,11 @@ class RiskTrack(_UtteranceValueTrack):
     color_key = "risk"
     stretch = 0.9
     y_range = (0.0, 1.0)
+    y_padding = 0.2  # room for the end labels inside the track
 
     def __init__(self) -> None:
         super().__init__()
-        self.plot.getAxis("left").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
+        self.plot.getAxis("left").setTicks([[(0.0, "0"), (1.0, "1")], [(0.5, "")]])
 
 
 class ArousalTrack(_UtteranceValueTrack):
@@ -284,6 +285,7 @@ class ArousalTrack(_UtteranceValueTrack):
     color_key = "arousal"
     stretch = 0.9
     y_range = (-3.0, 3.0)
+    y_padding = 0.2
 
     def _range(self, v: np.ndarray) -> None:
         finite = np.abs(v[np.isfinite(v)]) if len(v) else np.zeros(0)
