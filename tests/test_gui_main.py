@@ -149,8 +149,6 @@ def test_keys_step_frames_and_seconds(qtbot, opened):
     assert p.audio.last_note in ("", NO_DEVICE)
     reader = p.audio._reader
     assert reader.speed == 0.5 and abs(reader.position / p.audio.track.sr - p.position()) < 0.1
-    import numpy as np
-
     block, at = np.full((1024, 1), np.nan, np.float32), reader.position
     p.audio._callback(block, 1024, None, None)  # what PortAudio's thread calls, where there is a device
     assert np.isfinite(block).all() and 0.5 * 1024 - 512 <= reader.position - at <= 0.5 * 1024 + 512

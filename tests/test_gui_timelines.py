@@ -122,6 +122,7 @@ def test_legends_never_hide_the_data(view, qtbot):
     narrow = check()
     assert max(narrow) > 1.5 * max(wide)  # the narrow window did wrap a key, and the data still clears it
 
+
 def test_click_on_track_seeks(view, qtbot):
     """A left click on a track emits seekRequested with the time under the mouse; the cursors follow."""
     from PySide6 import QtCore

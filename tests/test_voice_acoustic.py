@@ -22,11 +22,11 @@ import soundfile as sf
 from app.core.voice.acoustic import (
     ACOUSTIC_NAMES, FUNCTIONALS, _functionals, acoustic_features, feature_table, write_feature_table,
 )
+from tests.conftest import LIBRIVOX
 
 SR = 16000
 REPO = Path(__file__).resolve().parents[1]
 TABLE = REPO / "resources" / "voice" / "acoustic_features.tsv"
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 CLIPS = sorted(LIBRIVOX.glob("*.wav"))
 needs_librivox = pytest.mark.skipif(not CLIPS, reason="pocketsphinx-testdata (LibriVox clips) is not installed")
 MFCCS = [f"mfcc{k:02d}" for k in range(1, 14)]

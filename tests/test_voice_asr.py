@@ -26,8 +26,8 @@ from app.core.models import load_manifest
 from app.core.voice import whisper_models
 from app.core.voice.asr import Segment, Transcriber, Transcript, read_subtitles, whisper_model_dir
 from app.paths import models_dir
+from tests.conftest import LIBRIVOX
 
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 # (pinyin with tone sandhi applied, intended characters)
 MANDARIN = [("wo2 xiang3 shen1 qing3 dai4 kuan3.", "我想申请贷款"),
             ("wo3 zai4 yin2 hang2 gong1 zuo4 le5 wu3 nian2.", "我在银行工作了五年"),

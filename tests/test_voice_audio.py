@@ -24,9 +24,9 @@ from app.core.errors import MediaError
 from app.core.voice.audio import load_audio
 from app.core.voice.turns import Utterance, guess_applicant, is_question, response_latency, utterances
 from app.core.voice.vad import speech_probabilities, speech_segments
+from tests.conftest import LIBRIVOX
 
 SR = 16000
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 QUESTIONS = ["Can you tell me your full name please?", "What is the purpose of this loan?",
              "How long have you worked at your current company?", "What is your monthly income after tax?",
              "Do you have any other outstanding debts?", "Who else lives in your household?",

@@ -5,16 +5,14 @@ A pure tone shows the pitch and the smoothness exactly; a LibriVox reader shows 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import soundfile as sf
 
 from app.core.voice.stretch import TimeStretch
+from tests.conftest import LIBRIVOX
 
 SR = 16000
-LIBRIVOX = Path("/usr/share/pocketsphinx/test/data/librivox")
 
 
 def _stretch(x: np.ndarray, speed: float, **kw) -> np.ndarray:
