@@ -10,39 +10,52 @@ from __future__ import annotations
 
 import numpy as np
 
-from app.core.analysers.au import AU_NAMES, LATERAL_AUS, RAW_NAMES, estimate_baseline, intensities
+from app.core.analysers.au import AU_NAMES, LATERAL_AUS, RAW_NAMES, intensities
+from app.core.analysers.baseline import Baseline, estimate_baseline
 from app.core.analysers.columns import CNN_NAMES, EXPRESSIONS
 from app.core.analysers.expression import fuse
-
-_BLINK = (RAW_NAMES.index("eyeBlinkLeft"), RAW_NAMES.index("eyeBlinkRight"))
+from app.core.face import blink as eye
 SCORE_COLUMNS: tuple[str, ...] = AU_NAMES + tuple(f"{a}_asym" for a in LATERAL_AUS) + EXPRESSIONS + ("blink",)
 ROW_COLUMNS: tuple[str, ...] = ("frame", "track", "t_sec", "usable", "raw") + CNN_NAMES
 
 
 def decode_raw(blobs: list[bytes]) -> np.ndarray:
-    """Stack raw-feature blobs (float32) into an (N, len(RAW_NAMES)) array."""
-    if not blobs:
-        return np.zeros((0, len(RAW_NAMES)), dtype=np.float32)
-    return np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1)[:, : len(RAW_NAMES)]
+    """Stack raw-feature blobs (float32) into an (N, len(RAW_NAMES)) array.
 
-
-def baseline_from_sample(blobs: list[bytes]) -> np.ndarray | None:
-    """The session baseline of a face from a sample of its usable rows (None without any)."""
-    raw = decode_raw(blobs)
-    return estimate_baseline(raw) if len(raw) else None
-
-
-def eye_closure(rows: list[dict[str, object]]) -> np.ndarray:
-    """Mean eyeBlink value of each row; NaN where the row is unusable."""
-    out = np.full(len(rows), np.nan)
-    for i, r in enumerate(rows):
-        if r["usable"]:
-            v = np.frombuffer(r["raw"], dtype=np.float32)  # type: ignore[arg-type]
-            out[i] = (v[_BLINK[0]] + v[_BLINK[1]]) / 2.0
+    Rows written before a feature existed (an older analysis) read NaN for it.
+    """
+    out = np.full((len(blobs), len(RAW_NAMES)), np.nan, dtype=np.float32)
+    for i, b in enumerate(blobs):
+        v = np.frombuffer(b, dtype=np.float32)[: len(RAW_NAMES)]
+        out[i, : len(v)] = v
     return out
 
 
-def score_rows(rows: list[dict[str, object]], baseline: np.ndarray, blink: np.ndarray) -> list[dict[str, object]]:
+def baseline_from_sample(blobs: list[bytes], seconds: float, marked: bool = False) -> Baseline | None:
+    """The neutral reference of a face from a sample of its usable rows (None without any).
+
+    ``seconds`` is how much footage of the face the rows stand for; ``marked`` says a reviewer
+    marked them as neutral (see :func:`app.core.analysers.baseline.estimate_baseline`).
+    """
+    raw = decode_raw(blobs)
+    return estimate_baseline(raw, seconds, marked) if len(raw) else None
+
+
+def usable_seconds(t: np.ndarray, usable: np.ndarray) -> float:
+    """Seconds of footage in which a face was usable (each frame counts its time step)."""
+    return float(eye.frame_dt(t)[np.asarray(usable, dtype=bool)].sum())
+
+
+def eye_closure(rows: list[dict[str, object]]) -> np.ndarray:
+    """The blink signal of each row (:func:`app.core.face.blink.eye_closure`); NaN where unusable."""
+    out = np.full(len(rows), np.nan)
+    use = [i for i, r in enumerate(rows) if r["usable"]]
+    if use:
+        out[use] = eye.eye_closure(decode_raw([rows[i]["raw"] for i in use]))  # type: ignore[misc]
+    return out
+
+
+def score_rows(rows: list[dict[str, object]], baseline: Baseline, blink: np.ndarray) -> list[dict[str, object]]:
     """Re-scored columns for a chunk of one face's rows (``frame``/``track`` keep the key)."""
     use = [i for i, r in enumerate(rows) if r["usable"]]
     out: list[dict[str, object]] = [

@@ -20,8 +20,7 @@ import cv2
 import numpy as np
 
 from app.core.analysers import DEFAULT_ANALYSERS, REGISTRY, FaceBatch, build
-from app.core.analysers.au import RAW_NAMES
-from app.core.face.geometry import face_frame, geometry_features
+from app.core.analysers.raw import RAW_NAMES, raw_vector
 from app.core.face.landmarker import FaceLandmarker, FaceObservation
 from app.core.face.pose import pose_from_matrix
 from app.core.face.quality import NO_FACE, QualityGate, sharpness
@@ -31,6 +30,9 @@ from app.core.media import VideoFrame, iter_frames, prefetch
 from app.core.analysers.expression import face_crop
 
 WARMUP_FRAMES = 15  # frames re-fed to the landmarker before a resume point so its tracking settles
+
+
+FACE_FEATURES_VERSION = 2  # raw features and AU/expression design (a run of another version is not resumed)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class PipelineConfig:
         """JSON-able parameters for the run record."""
         return {
             "max_faces": self.max_faces, "stride": self.stride, "cnn_stride": self.cnn_stride,
-            "pixel_stride": self.pixel_stride,
+            "pixel_stride": self.pixel_stride, "face_features": FACE_FEATURES_VERSION,
             "analysers": list(self.analysers), "keep_mesh": self.keep_mesh,
             "quality": self.quality.__dict__, **self._blend_model(),
         }
@@ -117,8 +119,7 @@ def _measure(frame: VideoFrame, obs: FaceObservation, gate: QualityGate, want_cr
     yaw, pitch, roll = pose_from_matrix(obs.matrix)
     sharp = sharpness(grey, (x - x0, y - y0, bw, bh)) if grey is not None else 0.0
     usable, reason = gate.check(bh, sharp, yaw, pitch)
-    geo = geometry_features(face_frame(obs.landmarks, obs.matrix, w, h))
-    raw = np.concatenate([obs.blendshapes, geo]).astype(np.float32)
+    raw = raw_vector(obs.blendshapes, obs.landmarks, obs.matrix, w, h)
     crop = None
     if want_crop and usable and grey is not None:
         pts = obs.landmarks[:, :2] * (w, h) - (x0, y0)
@@ -217,6 +218,7 @@ def _finish(pending: list[tuple[VideoFrame, list[_Face]]], analysers: list, trac
         columns={},
         patches=[f.patch[0] if f.patch is not None else None for f in faces],
         patch_pts=[f.patch[1] if f.patch is not None else None for f in faces],
+        t=np.array([f.t for f in faces], dtype=np.float64),
     )
     for a in analysers:
         batch.columns.update(a.process(batch))

@@ -13,8 +13,9 @@ from app import __version__
 from app.core import pipeline
 from app.core.face.tracker import FaceTracker, face_order
 from app.core.forensics.integrity import IntegrityScan
-from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, score_rows
-from app.core.analysers.au import blink_mask
+from app.core.analysers.baseline import Baseline
+from app.core.face.blink import blink_mask
+from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, score_rows, usable_seconds
 from app.core.errors import CaseNotFound, VigilError
 from app.core.media import MediaInfo, probe
 from app.core.models import model_path, run_record
@@ -152,7 +153,7 @@ def _existing_case(ws: Workspace, name: str) -> int | None:
         return None
 
 
-def finalize(ws: Workspace, run_id: int, baselines: dict[int, np.ndarray] | None = None) -> None:
+def finalize(ws: Workspace, run_id: int, baselines: dict[int, Baseline] | None = None) -> None:
     """Number faces (0 = applicant) and re-score every row against each face's session baseline.
 
     ``baselines`` overrides the estimated baseline per face (a reviewer-marked neutral segment).
@@ -160,16 +161,17 @@ def finalize(ws: Workspace, run_id: int, baselines: dict[int, np.ndarray] | None
     areas = {tid: s["area_sum"] or 0.0 for tid, s in runs.track_states(ws, run_id).items()}
     runs.set_face_order(ws, run_id, face_order(areas))
     for face in runs.faces(ws, run_id):
-        base = (baselines or {}).get(face)
-        if base is None:
-            base = baseline_from_sample(runs.raw_sample(ws, run_id, face))
-        if base is None:
-            continue  # this face never passed the quality gate: nothing to score
         t_parts, eye_parts = [], []
         for rows in runs.face_rows(ws, run_id, face, ("frame", "t_sec", "usable", "raw")):
             t_parts.append(np.array([r["t_sec"] for r in rows]))
             eye_parts.append(eye_closure(rows))
-        blink = blink_mask(np.concatenate(eye_parts), np.concatenate(t_parts))
+        t, closure = np.concatenate(t_parts or [np.zeros(0)]), np.concatenate(eye_parts or [np.zeros(0)])
+        base = (baselines or {}).get(face)
+        if base is None:
+            base = baseline_from_sample(runs.raw_sample(ws, run_id, face), usable_seconds(t, np.isfinite(closure)))
+        if base is None:
+            continue  # this face never passed the quality gate: nothing to score
+        blink = blink_mask(closure, t)
         k = 0
         for rows in runs.face_rows(ws, run_id, face, ROW_COLUMNS):
             runs.update_rows(ws, run_id, score_rows(rows, base, blink[k : k + len(rows)]))
@@ -183,7 +185,7 @@ def rescore_with_baseline(ws: Workspace, run_id: int, face: int, t0: float, t1: 
     Returns the number of usable frames in the segment; raises ``VigilError`` when it has none.
     Other faces keep their estimated baselines. Nothing is decoded again.
     """
-    base = baseline_from_sample(runs.raw_between(ws, run_id, face, t0, t1))
+    base = baseline_from_sample(runs.raw_between(ws, run_id, face, t0, t1), t1 - t0, marked=True)
     if base is None:
         raise VigilError(f"no usable frames of face {face} between {t0:.2f} s and {t1:.2f} s to use as a baseline")
     finalize(ws, run_id, {face: base})

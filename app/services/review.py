@@ -363,7 +363,7 @@ def rescore_au_spans(ws: Workspace, run_id: int, face: int, spans: list[tuple[fl
     from app.services.analyze import finalize
 
     blobs = [b for t0, t1 in spans for b in runs.raw_between(ws, run_id, face, t0, t1)]
-    base = baseline_from_sample(blobs)
+    base = baseline_from_sample(blobs, sum(t1 - t0 for t0, t1 in spans), marked=True)
     if base is None:
         return 0
     finalize(ws, run_id, {face: base})

