@@ -132,8 +132,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write the requested exports of a case (several in one call)."""
     from app.services import export
 
+    from app.services.au_interop import pyfeat_csv
+
     outputs = [(args.frames_csv, export.frames_csv), (args.utterances_csv, export.utterances_csv),
-               (args.features_csv, export.features_csv)]
+               (args.features_csv, export.features_csv), (args.pyfeat_csv, pyfeat_csv)]
     outputs = [(path, fn) for path, fn in outputs if path]
     if not outputs:
         raise VigilError("nothing to export: give at least one output, e.g. --frames-csv PATH")
@@ -143,6 +145,74 @@ def cmd_export(args: argparse.Namespace) -> int:
             n = fn(ws, case["id"], path)
             print(f"{path}: {n} rows", file=sys.stderr)
     return 0
+
+
+def cmd_import_au(args: argparse.Namespace) -> int:
+    """Store another tool's AU intensities (OpenFace 2.0, py-feat) on a case as their own track."""
+    from app.core.au_io import read_au_csv
+    from app.services.au_interop import import_au
+
+    table = read_au_csv(args.csv, args.format)  # a bad file fails here, before the workspace is touched
+    with _workspace(args) as ws:
+        r = import_au(ws, args.case, args.csv, table=table)
+    if args.json:
+        print(json.dumps(r, indent=2, ensure_ascii=False))
+        return 0
+    print(f"case {r['case']['id']} ({r['case']['name']}): {r['source']} AUs imported as their own track, "
+          f"{r['frames']} frames ({r['valid_frames']} with values), {len(r['aus'])} AUs, {r['scale']}")
+    for note in r["notes"]:
+        print(f"note: {note}", file=sys.stderr)
+    return 0
+
+
+def cmd_compare_au(args: argparse.Namespace) -> int:
+    """Per-AU agreement (Pearson r, ICC(3,1), offset) of a case's AUs with another tool's CSV."""
+    from app.core.au_io import read_au_csv
+    from app.services.au_interop import compare_au
+
+    table = read_au_csv(args.reference, args.format)
+    with _workspace(args) as ws:
+        report = compare_au(ws, args.case, args.reference, table=table)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+        return 0
+    _print_agreement(report)
+    return 0
+
+
+def _print_agreement(report: dict[str, Any]) -> None:
+    """The compare-au report as a Rich table on stdout (plain text when stdout is not a terminal)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from app.services.timeline import AU_LABELS
+
+    ref, fr = report["reference"], report["frames"]
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: wide enough that no row wraps
+        console = Console(highlight=False, width=150)
+
+    def num(v: float | None, fmt: str = "{:.2f}") -> str:
+        return "n/a" if v is None else fmt.format(v)
+
+    table = Table(title=f"Vigil vs {ref['source']} ({ref['scale']}) — case {report['case']['id']} "
+                        f"{report['case']['name']}", title_justify="left")
+    for name, just in (("AU", "left"), ("name", "left"), ("r", "right"), ("ICC(3,1)", "right"),
+                       ("offset", "right"), ("frames", "right"), ("moves", "center"), ("note", "left")):
+        table.add_column(name, justify=just)  # type: ignore[arg-type]
+    for a in report["aus"]:
+        table.add_row(a["au"], AU_LABELS.get(a["au"], "blink" if a["au"] == "AU45" else ""), num(a["r"]),
+                      num(a["icc"]), num(a["offset"], "{:+.2f}"), str(a["n"]), "yes" if a["moves"] else "",
+                      a["reason"])
+    console.print(table)
+    console.print(f"paired by {report['paired_by']}: {fr['paired']} frames "
+                  f"(reference {fr['reference']} rows, {fr['reference_valid']} valid; case {fr['case']} frames)")
+    mean = report["mean_r_moving"]
+    console.print(f"mean r over the {len(report['moving'])} AUs that move in the reference: "
+                  f"{'n/a' if mean is None else f'{mean:.2f}'}")
+    console.print(f"({report['move_rule']}; offset is Vigil minus reference)")
+    for note in report["notes"]:
+        console.print(f"note: {note}")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
@@ -350,7 +420,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--frames-csv", metavar="PATH", help="per-frame face, AU and expression table")
     e.add_argument("--utterances-csv", metavar="PATH", help="per-utterance transcript, arousal and risk")
     e.add_argument("--features-csv", metavar="PATH", help="per-utterance acoustic (ac_*) and text (tx_*) features")
+    e.add_argument("--pyfeat-csv", metavar="PATH", help="the AUs in py-feat's Fex CSV layout (Vigil's 0-5 intensities)")
     e.set_defaults(func=cmd_export)
+
+    ia = sub.add_parser("import-au", help="put another tool's AUs (OpenFace 2.0, py-feat CSV) on a case's timelines")
+    ia.add_argument("csv", metavar="CSV")
+    ia.add_argument("--case", required=True, metavar="CASE", help="case id, name, or 'latest'")
+    ia.add_argument("--format", choices=("openface", "pyfeat"), help="the CSV's tool (default: tell from its header)")
+    ws(ia)
+    ia.add_argument("--json", action="store_true")
+    ia.set_defaults(func=cmd_import_au)
+
+    ca = sub.add_parser("compare-au", help="agreement (Pearson r, ICC) of a case's AUs with OpenFace or py-feat")
+    ca.add_argument("case", metavar="CASE", help="case id, name, or 'latest'")
+    ca.add_argument("--reference", required=True, metavar="CSV", help="OpenFace 2.0 or py-feat (Fex) AU CSV")
+    ca.add_argument("--format", choices=("openface", "pyfeat"), help="the CSV's tool (default: tell from its header)")
+    ws(ca)
+    ca.add_argument("--json", action="store_true")
+    ca.set_defaults(func=cmd_compare_au)
 
     c = sub.add_parser("cases", help="list the cases in a workspace")
     ws(c)

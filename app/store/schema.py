@@ -144,5 +144,26 @@ def _v5(db: sqlite_utils.Database) -> None:
     ])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+#: AU columns of imported AU tracks: Vigil's 25 as of schema 6 and OpenFace's AU45 (blink). Fixed here,
+#: not taken from the analysers, so the table stays what this migration made whatever they add later.
+IMPORTED_AU_COLUMNS: tuple[str, ...] = (
+    "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU11", "AU12", "AU13", "AU14", "AU15",
+    "AU16", "AU17", "AU18", "AU20", "AU22", "AU23", "AU24", "AU25", "AU26", "AU27", "AU28", "AU43", "AU45",
+)
+
+
+def _v6(db: sqlite_utils.Database) -> None:
+    """Other tools' AUs (OpenFace, py-feat) imported onto a case: their own tables, never Vigil's columns."""
+    db["au_imports"].create(
+        {"id": int, "case_id": int, "source": str, "format": str, "path": str, "sha256": str, "scale": str,
+         "scale_max": float, "rows": int, "aus_json": str, "notes_json": str, "imported_at": str},
+        pk="id", foreign_keys=[("case_id", "cases", "id")], not_null={"case_id", "source", "format"},
+    )
+    db["au_imports"].create_index(["case_id", "source"], unique=True)
+    cols: dict[str, type] = {"import_id": int, "frame": int, "t_sec": float, "confidence": float}
+    cols.update({a: float for a in IMPORTED_AU_COLUMNS})
+    db["au_import_frames"].create(cols, pk=("import_id", "frame"), foreign_keys=[("import_id", "au_imports", "id")])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -34,7 +34,7 @@ class Act:
 
 
 MENUS = (("file", N_("&File")), ("edit", N_("&Edit")), ("play", N_("&Playback")),
-         ("annotate", N_("&Annotate")), ("view", N_("&View")), ("help", N_("&Help")))
+         ("annotate", N_("&Annotate")), ("view", N_("&View")), ("analysis", N_("A&nalysis")), ("help", N_("&Help")))
 
 ACTIONS: tuple[Act, ...] = (
     Act("open_video", "file", N_("Open video…"), "choose_video", ("Ctrl+O",)),
@@ -72,6 +72,7 @@ ACTIONS: tuple[Act, ...] = (
     Act("theme_dark", "view", N_("Dark theme"), "set_theme_from_menu", (), True, "theme"),
     Act("lang_en", "view", N_("English"), "set_language_from_menu", (), True, "lang"),
     Act("lang_zh", "view", N_("Chinese (简体中文)"), "set_language_from_menu", (), True, "lang"),
+    Act("compare_aus", "analysis", N_("Compare AUs with reference…"), "compare_aus"),
     Act("shortcuts", "help", N_("Keyboard shortcuts"), "show_shortcuts", ("F1",)),
     Act("about", "help", N_("About Vigil"), "show_about"),
 )

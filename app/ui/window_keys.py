@@ -175,6 +175,12 @@ class KeySlots:
         self.editor.reload_tiers()
         self.statusBar().showMessage(tr("Tier added"), 3000)
 
+    def compare_aus(self) -> None:
+        """Analysis > Compare AUs with reference…: pick an OpenFace or py-feat CSV, show the agreement."""
+        from app.ui.au_compare import ask_and_compare
+
+        ask_and_compare(self)
+
     def show_shortcuts(self) -> None:  # noqa: D102
         from app.ui.dialogs import ShortcutsDialog
 

@@ -22,6 +22,7 @@ from app.ui.timelines._expression import ExpressionTrack
 from app.ui.timelines._forgery import ForgeryTrack
 from app.ui.timelines._editing import AnnotationEditing
 from app.ui.timelines._lanes import AnnotationLane
+from app.ui.timelines._reference import ReferenceAUTrack, sync_tracks
 from app.ui.timelines._voice import ArousalTrack, RiskTrack, SpeechTrack, WaveformTrack
 
 if TYPE_CHECKING:
@@ -104,6 +105,8 @@ class TimelineView(AnnotationEditing, QtWidgets.QWidget):
     def set_data(self, data: TimelineData) -> None:
         """Replace everything shown with ``data`` and show its whole duration."""
         self._data = data
+        if sync_tracks(self, data):  # another tool's imported AUs: a track of their own
+            self._layout()
         for track in self.tracks:
             track.set_data(data)
         self._set_duration(data)
@@ -148,8 +151,14 @@ class TimelineView(AnnotationEditing, QtWidgets.QWidget):
 
     # -- tracks --------------------------------------------------------------------------------
     def set_selected_aus(self, names: list[str]) -> None:
-        """Which AUs the "Selected AUs" track draws (e.g. ``["AU06", "AU12"]``)."""
+        """Which AUs the "Selected AUs" track (and each imported tool's AU track) draws (e.g. ``["AU06", "AU12"]``)."""
         self.au_lines.set_selected(names)
+        for track in self.reference_tracks():
+            track.set_selected(names)
+
+    def reference_tracks(self) -> list[ReferenceAUTrack]:
+        """The tracks of other tools' imported AUs (``vigil import-au``), in order."""
+        return [t for t in self.tracks if isinstance(t, ReferenceAUTrack)]
 
     def selected_aus(self) -> list[str]:
         """The AUs drawn as lines."""
