@@ -138,3 +138,30 @@ def test_ordinary_clip_never_takes_the_crop_path(single_face: Path) -> None:
     a, b = _faces(single_face, False), _faces(single_face, True)
     assert len(a) == len(b) and all(len(x) == len(y) == 1 for x, y in zip(a, b))
     assert all(y[0].source == "frame" and np.array_equal(x[0].landmarks, y[0].landmarks) for x, y in zip(a, b))
+
+
+def test_insufficient_forgery_evidence_says_why_in_english_and_chinese() -> None:
+    """The explanation's "Insufficient evidence: ..." names the cause from the quality gate's own
+    reason texts (so a rewording there fails here), in both UI languages."""
+    from app.core.face.quality import NO_FACE, QualityGate
+    from app.ui import i18n
+    from app.ui._evidence_text import no_cue_sentence
+
+    gate = QualityGate()
+    small = gate.check(24.0, 100.0, 0.0, 0.0)[1]
+    turned = gate.check(120.0, 100.0, 50.0, 0.0)[1]
+    cases = {
+        "no face": ({NO_FACE: 30, small: 2}, "no face was found here", "未检测到人脸"),
+        "small": ({small: 25, NO_FACE: 5}, "only 24 px high here (the cues need 60 px)", "仅高 24 像素"),
+        "turned": ({turned: 12}, "turned too far from the camera", "偏离镜头"),
+        "short": ({}, "too few frames with a usable face", "帧太少"),
+    }
+    try:
+        for name, (reasons, en, zh) in cases.items():
+            i18n.set_language("en")
+            assert en in no_cue_sentence("too few usable frames for the cues in this span", reasons), name
+            i18n.set_language("zh")
+            assert zh in no_cue_sentence("too few usable frames for the cues in this span", reasons), name
+        assert "没有伪造分析" in no_cue_sentence("no forgery analysis covers this time", {NO_FACE: 3})
+    finally:
+        i18n.set_language("en")
