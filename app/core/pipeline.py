@@ -124,7 +124,8 @@ def _measure(frame: VideoFrame, obs: FaceObservation, gate: QualityGate, want_cr
     if want_crop and usable and grey is not None:
         pts = obs.landmarks[:, :2] * (w, h) - (x0, y0)
         crop = face_crop(grey, pts)
-    patch = native_patch(img, obs.landmarks[:, :2] * (w, h)) if want_patch and usable else None
+    forgery_ok = usable or gate.forgery_check(bh, yaw, pitch)[0]  # the cues also read blurred faces
+    patch = native_patch(img, obs.landmarks[:, :2] * (w, h)) if want_patch and forgery_ok else None
     row = {
         "present": 1, "usable": int(usable), "reason": reason,
         "face_x": round(x, 1), "face_y": round(y, 1), "face_w": round(bw, 1), "face_h": round(bh, 1),

@@ -19,6 +19,7 @@ import numpy as np
 
 from app.core.analysers.au import RAW_NAMES
 from app.core.face.landmarker import N_LANDMARKS
+from app.core.face.quality import QualityGate
 from app.core.analysers.forensics import PX_COLUMNS
 from app.core.forensics.cues import avsync, blink, freq, headpose, sbi, temporal
 from app.core.forensics.cues.base import FaceSeries
@@ -49,7 +50,9 @@ def _series(rows: list[dict[str, Any]], width: int, height: int, audio: Any,
             speech: list[tuple[float, float]] | None = None) -> FaceSeries:
     n = len(rows)
     t = np.array([r["t_sec"] for r in rows], dtype=np.float64)
-    usable = np.array([bool(r["usable"]) and r["xyz"] is not None for r in rows])
+    gate = QualityGate()  # the cues read faces the AU gate drops only as blurred (see its docstring)
+    usable = np.array([r["xyz"] is not None and (bool(r["usable"]) or (r.get("face_h") is not None and gate.forgery_check(
+        r["face_h"], r["yaw"] or 0.0, r["pitch"] or 0.0)[0])) for r in rows])
     lms = np.zeros((n, N_LANDMARKS, 3), np.float32)
     bss = np.zeros((n, N_BLEND), np.float32)
     mats = np.tile(np.eye(4, dtype=np.float32), (n, 1, 1))

@@ -14,7 +14,7 @@ from app.store.workspace import Workspace
 def series_rows(ws: Workspace, run_id: int, face: int, t0: float, t1: float) -> list[dict[str, Any]]:
     """Frames of one face in ``[t0, t1)`` with what the cues need (times, pose, raw features, mesh)."""
     return list(ws.db.query(
-        """select f.frame, f.track, f.t_sec, f.usable, f.raw, f.yaw, f.pitch, f.roll, m.xyz,
+        """select f.frame, f.track, f.t_sec, f.usable, f.face_h, f.raw, f.yaw, f.pitch, f.roll, m.xyz,
                   f.px_sbi, f.px_block, f.px_sharp, f.px_spec
            from frames f left join meshes m on m.run_id = f.run_id and m.frame = f.frame and m.track = f.track
            where f.run_id = ? and f.face = ? and f.present = 1 and f.t_sec >= ? and f.t_sec < ?

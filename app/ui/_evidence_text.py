@@ -17,6 +17,7 @@ or, for frame lists, a list of frame numbers that the HTML layer turns into seek
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -252,6 +253,45 @@ FORGERY: dict[str, tuple[Line, ...]] = {
     ),
 }
 NOTHING = N_("Nothing was measured in this window.")
+
+# -- why no forgery cue ran -------------------------------------------------------------------------
+#: Per quality-gate reason (``app.core.face.quality``, its text up to " ("): why no cue could run.
+NO_CUE: dict[str, str] = {
+    "no face found": N_("no face was found here, so no forgery cue could run."),
+    "face too small": N_("the face is only {h} px high here (the cues need {need} px), too small for them to run."),
+    "face blurred": N_("the face is too blurred here for the cues to run."),
+    "head turned away": N_("the head is turned too far from the camera here for the cues to run."),
+    "head tilted up or down": N_("the head is tilted too far up or down here for the cues to run."),
+}
+NO_ANALYSIS = N_("no forgery analysis covers this time.")
+TOO_FEW = N_("too few frames with a usable face in this span for the cues to measure.")
+_NUMBERS = re.compile(r"\((\d+) px high, needs (\d+)\)")
+
+
+def no_cue_sentence(reason: str | None, quality_reasons: dict[str, Any]) -> str:
+    """Why no forgery cue scored a span, as a translated sentence (to follow "Insufficient evidence: ").
+
+    ``reason`` is the forgery part's own (``app.services._explain``), ``quality_reasons`` the quality
+    gate's reasons in the span with their frame counts: the commonest one names the cause.
+    """
+    if reason == "no forgery analysis covers this time":
+        return tr(NO_ANALYSIS)
+    counts: dict[str, float] = {}
+    for text, n in (quality_reasons or {}).items():
+        if text:
+            counts[str(text).split(" (")[0]] = counts.get(str(text).split(" (")[0], 0.0) + _f(n)
+    if not counts:
+        return tr(TOO_FEW)
+    top = max(counts, key=lambda k: counts[k])
+    if top not in NO_CUE:
+        return tr(TOO_FEW)
+    if top == "face too small":  # the commonest size reading, e.g. "face too small (25 px high, needs 60)"
+        texts = sorted((t for t in quality_reasons if _NUMBERS.search(str(t))), key=lambda t: -_f(quality_reasons[t]))
+        h, need = _NUMBERS.search(str(texts[0])).groups() if texts else ("–", "60")  # type: ignore[union-attr]
+        return tr(NO_CUE[top]).format(h=h, need=need)
+    return tr(NO_CUE[top])
+
+
 FALLBACK = N_("{label}: {value}.")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from app.ui import i18n
-from app.ui._evidence_text import NOTHING, forgery_sentences, voice_sentence
+from app.ui._evidence_text import NOTHING, forgery_sentences, no_cue_sentence, voice_sentence
 from app.ui._integrity_text import FLAG, At, check_label, finding_sentences, ordered
 from app.ui.i18n import N_, tr
 
@@ -176,9 +176,7 @@ def _forgery(f: dict[str, Any], q: dict[str, Any], c: dict[str, str]) -> str:
     out = [_h(tr("Forgery"))]
     p = f.get("probability")
     if p is None or f.get("insufficient"):
-        reason = f.get("reason") or _reasons({k: v for k, v in (q.get("reasons") or {}).items() if k}) \
-            or tr("no usable face in this span")
-        msg = tr("Insufficient evidence: {0}").format(tr(str(reason)))
+        msg = tr("Insufficient evidence: {0}").format(no_cue_sentence(f.get("reason"), q.get("reasons") or {}))
         out.append(_p(f"<b>{html.escape(msg)}</b>", f'color:{c["muted"]};'))
     else:
         msg = tr("Forgery probability: {0} (0–100%)").format(_pct(p))

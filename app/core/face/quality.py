@@ -14,6 +14,12 @@ size           face box height < 60 px (AUs are not readable below this)
 sharpness      variance of the Laplacian of the face crop, rescaled to 96 px high, < 15
 pose           |yaw| > 35 degrees or |pitch| > 30 degrees
 =============  =====================================================================
+
+The forgery cues read a face under the same size and pose limits but without the sharpness test
+(:meth:`QualityGate.forgery_check`): a dark or soft recording (DFDC's dim 1080p rooms) scores as
+"blurred" while its mesh still tracks, and a face softer than its surroundings is itself what the
+frequency cue looks for, so excluding blurred faces would hide that evidence. A face under 60 px
+stays out of both: at that size the mesh jitter is not the face's.
 """
 
 from __future__ import annotations
@@ -44,6 +50,10 @@ class QualityGate:
         if abs(pitch) > self.max_pitch:
             return False, f"head tilted up or down (pitch {pitch:+.0f} deg)"
         return True, ""
+
+    def forgery_check(self, face_h: float, yaw: float, pitch: float) -> tuple[bool, str]:
+        """``(ok, reason)`` for the forgery cues: :meth:`check` without the sharpness test."""
+        return self.check(face_h, self.min_sharpness, yaw, pitch)
 
 
 NO_FACE = "no face found"
