@@ -165,7 +165,38 @@ def test_reviewer_relabels_speakers_and_baseline(tmp_path: Path) -> None:
         assert [i for i, u in after.items() if u["is_baseline"]] == [3, 4, 5]
         # The planted rise starts at utterance 3: with it as the baseline, later answers look calmer.
         assert after[8]["deception_risk"] < before[8]["deception_risk"]
+        ws.flush()  # the audit record is queued on the writer thread
         actions = [r["action"] for r in ws.db.query("select action from audit")]
         assert "voice.relabel" in actions
         with pytest.raises(VigilError, match="A or B"):
             relabel(ws, run["id"], speakers={1: "C"})
+
+
+def test_only_the_applicant_is_scored_and_calibrated(tmp_path: Path) -> None:
+    from app.services.calibrate import case_vector
+
+    rng = np.random.default_rng(6)
+    with Workspace.open(tmp_path / "w.db") as ws:
+        case_id = _case(ws, "c", False, rng)
+        run = runs.case_run(ws, case_id, kind="voice")
+        before = case_vector(ws, case_id)
+        # The interviewer (B) asks between the answers, with a voice and words far from the applicant's.
+        loud = {k: 100.0 for k in KEYS}
+        rows = [{"idx": 100 + i, "start_s": 4.0 * i + 3.2, "end_s": 4.0 * i + 3.8, "speaker": "B", "channel": None,
+                 "is_applicant": 0, "is_baseline": 0, "lang": "en", "text": "", "words_json": "[]",
+                 "latency_s": 5.0, "evidence_json": "{}",
+                 "acoustic_json": json.dumps({k: v for k, v in loud.items() if k.startswith("ac_")}),
+                 "text_json": json.dumps({k: v for k, v in loud.items() if k.startswith("tx_")})}
+                for i in range(10)]
+        vstore.write_utterances_partial(ws, run["id"], rows)
+        ws.flush()
+        rescore(ws, run["id"], applicant="A")
+        utts = list(vstore.utterances(ws, run["id"]))
+        asked = [u for u in utts if u["speaker"] == "B"]
+        assert len(asked) == 10 and all(u["deception_risk"] is None and u["arousal"] is None for u in asked)
+        assert all(u["deception_risk"] is not None for u in utts if u["speaker"] == "A")
+        # The interviewer's utterances change neither the baseline nor what calibration fits on.
+        after = case_vector(ws, case_id)
+        assert before is not None and after is not None
+        np.testing.assert_allclose(after, before, rtol=1e-9)
+

@@ -68,6 +68,9 @@ def test_one_export_call_writes_frames_utterances_and_features(analysed: tuple[P
     for u in applicant:
         assert 0.0 <= float(u["deception_risk"]) <= 1.0 and u["arousal"] != ""
         assert "uncalibrated" in u["risk_model"]
+    # Only the applicant is scored: the interviewer's questions carry no risk, arousal or model.
+    interviewer = [u for u in utts if u["is_applicant"] == "0"]
+    assert interviewer and all(u["deception_risk"] == u["arousal"] == u["risk_model"] == "" for u in interviewer)
     # The silences inserted before the answers grow 0.6, 0.75, 0.9, 1.05 s; the clips add their own
     # leading and trailing silence (< 0.8 s), so the measured latencies keep that order and range.
     lat = [float(u["latency_s"]) for u in applicant if u["latency_s"]]
