@@ -200,3 +200,20 @@ def test_only_the_applicant_is_scored_and_calibrated(tmp_path: Path) -> None:
         assert before is not None and after is not None
         np.testing.assert_allclose(after, before, rtol=1e-9)
 
+
+def test_spread_is_the_larger_of_baseline_and_session_sd() -> None:
+    key = "ac_loudness_mean"
+    tight = [10.0, 10.1, 9.9]  # alike first answers
+    later = [8.0, 14.0, 11.0, 7.0, 13.0]
+    utts = [_utt(i, "A", {key: v}) for i, v in enumerate(tight + later)]
+    base = scoring.estimate_baseline(utts, [0, 1, 2], "A")
+    assert base.mean[key] == pytest.approx(10.0)
+    assert base.sd[key] == pytest.approx(float(np.std(tight + later, ddof=1)))  # session sd is larger
+    wide = [6.0, 14.0, 10.0]
+    utts = [_utt(i, "A", {key: v}) for i, v in enumerate(wide + [10.0] * 5)]
+    base = scoring.estimate_baseline(utts, [0, 1, 2], "A")
+    assert base.sd[key] == pytest.approx(4.0)  # baseline sd (ddof=1) is larger than the session's
+    # A 60 dB mean gives no floor of 6 dB: a 1 dB rise against a 0.5 dB spread is 2 SD.
+    utts = [_utt(i, "A", {key: v}) for i, v in enumerate([60.0, 60.5, 59.5, 60.0, 60.5, 59.5])]
+    base = scoring.estimate_baseline(utts, [0, 1, 2], "A")
+    assert base.z(key, 61.0) == pytest.approx(2.0)  # baseline sd 0.5 > session sd 0.45

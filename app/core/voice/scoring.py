@@ -7,9 +7,14 @@ Deception corpus). So these scores measure *change against the person's own base
 cues behind them, and are a prompt for follow-up questions, never a verdict.
 
 **Baseline.** The utterances the reviewer marks as baseline, or by default the applicant's first
-three answers of at least one second. Each cue becomes a z-score against the baseline's mean and
-spread (the spread of all the applicant's utterances when the baseline is too short to have one),
-clipped to ±3.
+three answers of at least one second. Each cue becomes a z-score, clipped to ±3, against the
+baseline's mean and a spread that is the larger of two sample standard deviations: the baseline's
+(when it has at least three values) and that of all the applicant's answers (when there are at
+least three). Why the larger: a standard deviation of three answers has two degrees of freedom and
+its 90 % interval runs from 0.23 to 1.7 times the true spread, so dividing by it alone would blow
+up the z-scores of any applicant whose first answers happen to be alike; the whole-session spread
+bounds that. No floor relative to the mean is used (it would depend on arbitrary zero points such
+as the 27.5 Hz reference of semitones); a cue that never varies gets a spread of 1e-6.
 
 **Arousal** is the mean z-score of arousal-linked voice features (Scherer 2003; Juslin & Laukka
 2003; Schuller et al. 2013): higher pitch and pitch range, louder and more variable loudness, a
@@ -33,6 +38,7 @@ import numpy as np
 Z_CLIP = 3.0
 BASELINE_DEFAULT_N = 3
 BASELINE_MIN_S = 1.0
+SD_FLOOR = 1e-6
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,8 @@ def default_baseline_indexes(utts: list[dict[str, Any]], applicant: str) -> list
 
 
 def estimate_baseline(utts: list[dict[str, Any]], base_idx: list[int], applicant: str) -> Baseline:
-    """Baseline statistics from the chosen utterances (spread from all the applicant's if needed)."""
+    """Baseline mean and spread of each cue (spread: the larger of the baseline's and the whole
+    session's sample sd over the applicant's answers; see the module docstring)."""
     own = [u for u in utts if u["speaker"] == applicant] or utts
     mean, sd = {}, {}
     for key in _keys():
@@ -120,11 +127,10 @@ def estimate_baseline(utts: list[dict[str, Any]], base_idx: list[int], applicant
         a = np.array([_value(u, key) for u in own], dtype=float)
         b, a = b[np.isfinite(b)], a[np.isfinite(a)]
         mean[key] = float(np.mean(b)) if b.size else (float(np.median(a)) if a.size else math.nan)
-        spread = float(np.std(b)) if b.size >= 3 else math.nan
-        pooled = float(np.std(a)) if a.size >= 3 else math.nan
-        s = max(x for x in (spread, pooled, 0.0) if math.isfinite(x))
-        floor = 0.1 * abs(mean[key]) if math.isfinite(mean[key]) else 0.0
-        sd[key] = max(s, floor, 1e-6) if (math.isfinite(spread) or math.isfinite(pooled)) else math.nan
+        spread = float(np.std(b, ddof=1)) if b.size >= 3 else math.nan
+        pooled = float(np.std(a, ddof=1)) if a.size >= 3 else math.nan
+        finite = [x for x in (spread, pooled) if math.isfinite(x)]
+        sd[key] = max(max(finite), SD_FLOOR) if finite else math.nan
     return Baseline(mean, sd)
 
 
