@@ -217,3 +217,33 @@ def test_spread_is_the_larger_of_baseline_and_session_sd() -> None:
     utts = [_utt(i, "A", {key: v}) for i, v in enumerate([60.0, 60.5, 59.5, 60.0, 60.5, 59.5])]
     base = scoring.estimate_baseline(utts, [0, 1, 2], "A")
     assert base.z(key, 61.0) == pytest.approx(2.0)  # baseline sd 0.5 > session sd 0.45
+
+
+@pytest.mark.parametrize("voice,text", [
+    ("en-us+m3", "The bank statements show my salary every month."),
+    ("en+f5", "I live with my wife and two children in a small flat."),
+    ("cmn+m3", "我们需要这笔贷款来装修房子。"),
+])
+def test_arousal_level_separates_high_from_low_renderings_without_a_baseline(
+        tmp_path: Path, voice: str, text: str) -> None:
+    """Voices and sentences outside the norm set (tools/voice_arousal_norms.py), styled by espeak-ng's
+    pitch, rate and amplitude flags: each high rendering is a single clip scored above its low twin."""
+    import shutil
+    import subprocess
+
+    from app.core.voice.acoustic import acoustic_features
+    from app.core.voice.audio import load_audio
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("needs espeak-ng (Debian package; `make test` installs it)")
+    levels = {}
+    for name, flags in (("high", ["-p", "80", "-s", "205", "-a", "170"]), ("low", ["-p", "25", "-s", "125", "-a", "60"])):
+        wav = tmp_path / f"{name}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), *flags, text], check=True)
+        track = load_audio(str(wav))
+        feats = {f"ac_{k}": v for k, v in acoustic_features(track.slice(0.0, track.duration_s), track.sr).items()}
+        track.close()
+        levels[name], parts = scoring.arousal_level(feats)
+        assert set(parts) == {c.key for c in scoring.AROUSAL_LEVEL_CUES}
+    assert 0.0 < levels["low"] < levels["high"] < 1.0
+    assert levels["high"] - levels["low"] > 0.1, levels

@@ -295,10 +295,11 @@ def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_i
         if u["speaker"] == applicant:
             s = scoring.score(u, base, model)
         else:  # only the applicant is scored: the baseline and the model are the applicant's
-            s = {"arousal": None, "deception_risk": None, "risk_model": None,
+            s = {"arousal": None, "arousal_level": None, "deception_risk": None, "risk_model": None,
                  "evidence": {"note": "not the applicant: not scored"}}
         s["evidence"]["lexicon_hits"] = u["lexicon_hits"]
-        out.append({"idx": u["idx"], "arousal": s["arousal"], "deception_risk": s["deception_risk"],
+        out.append({"idx": u["idx"], "arousal": s["arousal"], "arousal_level": s["arousal_level"],
+                    "deception_risk": s["deception_risk"],
                     "risk_model": s["risk_model"], "evidence_json": json.dumps(s["evidence"], ensure_ascii=False),
                     "is_baseline": int(k in positions), "is_applicant": int(u["speaker"] == applicant)})
     vstore.update_scores(ws, run_id, out)

@@ -144,5 +144,10 @@ def _v5(db: sqlite_utils.Database) -> None:
     ])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5]
+def _v6(db: sqlite_utils.Database) -> None:
+    """Voice: absolute arousal level (0-1, against population norms) next to the baseline-relative arousal."""
+    db["utterances"].add_column("arousal_level", float)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -20,6 +20,11 @@ as the 27.5 Hz reference of semitones); a cue that never varies gets a spread of
 2003; Schuller et al. 2013): higher pitch and pitch range, louder and more variable loudness, a
 flatter spectrum (higher alpha ratio, lower Hammarberg index), faster syllable rate.
 
+**Arousal level** (0-1) is absolute: it needs no baseline, so single clips and the baseline
+answers themselves get one. Pitch is read against the speaker's own range within the utterance,
+loudness, spectral tilt and syllable rate against population norms (see
+:data:`AROUSAL_LEVEL_CUES`); 0.5 is typical neutral speech of the norm set.
+
 **Deception risk** (0-1) is a logistic model over baseline-relative cues with literature-informed
 default weights (DePaulo et al. 2003; Newman et al. 2003; Hauch et al. 2015; Vrij 2008), plus the
 lending-fraud lexicon, which counts absolutely. It is labelled ``uncalibrated`` until the
@@ -61,6 +66,67 @@ AROUSAL_CUES: tuple[tuple[str, float], ...] = (
     ("ac_hammarberg_mean", -0.5),
     ("ac_syllable_rate", 0.5),
 )
+
+@dataclass(frozen=True)
+class LevelCue:
+    """One input of the absolute arousal level: how it is read from the features, its sign and
+    weight (from the direction the literature gives), and its population norm (mean, sd)."""
+
+    key: str
+    weight: float
+    mean: float
+    sd: float
+    label: str
+
+
+#: Absolute arousal level (0-1). Directions and weights are set from the literature, not fitted
+#: (Juslin & Laukka 2003; Scherer 2003: aroused speech is higher and wider in pitch, louder,
+#: richer in high frequencies and faster). Norms: mean and sample sd over 35 neutral clips
+#: (7 LibriVox read-speech chunks of up to 3 s and 28 espeak-ng renderings, 6 English and 2
+#: Mandarin voices); see ``tools/voice_arousal_norms.py`` and the model card for the check on
+#: other voices and sentences.
+AROUSAL_LEVEL_CUES: tuple[LevelCue, ...] = (
+    LevelCue("pitch_above_floor", 1.0, 2.704, 1.523, "pitch above the speaker's own floor (median - 5th pct, st)"),
+    LevelCue("pitch_span", 0.5, 5.756, 4.595, "pitch span (95th - 5th percentile, st)"),
+    LevelCue("ac_rms_db_p95", 0.5, -15.617, 2.357, "level of the loud parts (95th percentile, dBFS)"),
+    LevelCue("ac_hammarberg_mean", -0.5, 15.754, 4.032, "Hammarberg index (dB; lower = more high-frequency energy)"),
+    LevelCue("ac_alpha_ratio_mean", -0.5, 7.613, 3.501, "alpha ratio (dB, low over high band; lower = brighter)"),
+    LevelCue("ac_syllable_rate", 0.5, 5.093, 0.910, "syllable rate (1/s)"),
+)
+LEVEL_SLOPE = 1.5  # logistic slope on the weighted mean z: +1 SD above the norms on every cue -> 0.82
+
+
+def level_inputs(features: dict[str, Any]) -> dict[str, float]:
+    """The arousal-level cues of one utterance, read from its acoustic features (NaN if missing).
+
+    Pitch is taken relative to the speaker's own range within the utterance (semitones above its
+    5th percentile, and the 5th-95th percentile span), so a low or a high voice is not by itself
+    "aroused"; the other cues are absolute."""
+    def g(k: str) -> float:
+        v = features.get(k)
+        return float(v) if v is not None and math.isfinite(float(v)) else math.nan
+
+    out = {"pitch_above_floor": g("ac_f0_semitone_p50") - g("ac_f0_semitone_p5"),
+           "pitch_span": g("ac_f0_semitone_p95") - g("ac_f0_semitone_p5")}
+    out.update({c.key: g(c.key) for c in AROUSAL_LEVEL_CUES if c.key.startswith("ac_")})
+    return out
+
+
+def arousal_level(features: dict[str, Any]) -> tuple[float | None, dict[str, float]]:
+    """Absolute vocal arousal of one utterance, 0-1, against population norms (no baseline needed).
+
+    0.5 is the norm set's typical neutral speech; each cue becomes a z-score against its norm
+    (clipped to ±3), their weighted mean goes through a logistic of slope 1.5. Returns the level
+    (None when no cue is defined, e.g. no voiced frames) and the z-score of each cue."""
+    x = level_inputs(features)
+    z = {c.key: float(np.clip((x[c.key] - c.mean) / c.sd, -Z_CLIP, Z_CLIP))
+         for c in AROUSAL_LEVEL_CUES if math.isfinite(x[c.key])}
+    den = sum(abs(c.weight) for c in AROUSAL_LEVEL_CUES if c.key in z)
+    if not den:
+        return None, z
+    m = sum(c.weight * z[c.key] for c in AROUSAL_LEVEL_CUES if c.key in z) / den
+    return 1.0 / (1.0 + math.exp(-LEVEL_SLOPE * m)), z
+
 
 RISK_CUES: tuple[Cue, ...] = (
     Cue("arousal", 0.25, "vocal arousal", "DePaulo et al. 2003 (pitch d=0.21, tension d=0.26)"),
@@ -155,6 +221,7 @@ def cue_vector(u: dict[str, Any], base: Baseline) -> dict[str, float]:
 def score(u: dict[str, Any], base: Baseline, model: dict[str, Any]) -> dict[str, Any]:
     """Arousal, deception risk and the evidence behind them for one utterance."""
     x = cue_vector(u, base)
+    level, level_z = arousal_level(u.get("features", u))
     weights = model["weights"]
     contrib = {k: weights.get(k, 0.0) * x.get(k, 0.0) for k in weights}
     logit = model["intercept"] + sum(contrib.values())
@@ -167,10 +234,12 @@ def score(u: dict[str, Any], base: Baseline, model: dict[str, Any]) -> dict[str,
                       "input": round(x[k], 3), "value": _round(_value(u, k)),
                       "baseline_mean": _round(base.mean.get(k))} for k, c in top],
         "arousal_parts": {k: round(base.z(k, _value(u, k)), 2) for k, _ in AROUSAL_CUES},
+        "arousal_level_parts": {k: round(v, 2) for k, v in level_z.items()},
         "words": u.get("lexicon_hits", []),
         "note": "a prompt for follow-up questions, not a finding of deception",
     }
-    return {"arousal": round(x["arousal"], 3), "deception_risk": round(risk, 4), "risk_model": model["version"],
+    return {"arousal": round(x["arousal"], 3), "arousal_level": None if level is None else round(level, 3),
+            "deception_risk": round(risk, 4), "risk_model": model["version"],
             "evidence": evidence}
 
 
