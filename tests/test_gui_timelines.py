@@ -95,6 +95,9 @@ def test_real_case_fills_every_track(view, case):
     words = {w.strip(".,?!").lower() for u in data.utterances for w in (u["text"] or "").split()}
     assert texts and any(w.strip(".,?!…").lower() in words for w in texts.split())
     assert len(view.lanes) == 5  # the default tiers, one lane each
+    # The arousal track shows both readings: steps in SD from the baseline, and the absolute level.
+    level = view.arousal.level_values
+    assert len(level) == len(view.arousal.values) > 0 and np.all((level > 0) & (level < 1))
     x0, x1 = view.view_range()
     assert x0 <= 0.0 + 1e-6 and x1 >= float(data.t[-1]) - 1e-6
 

@@ -165,7 +165,85 @@ def test_reviewer_relabels_speakers_and_baseline(tmp_path: Path) -> None:
         assert [i for i, u in after.items() if u["is_baseline"]] == [3, 4, 5]
         # The planted rise starts at utterance 3: with it as the baseline, later answers look calmer.
         assert after[8]["deception_risk"] < before[8]["deception_risk"]
+        ws.flush()  # the audit record is queued on the writer thread
         actions = [r["action"] for r in ws.db.query("select action from audit")]
         assert "voice.relabel" in actions
         with pytest.raises(VigilError, match="A or B"):
             relabel(ws, run["id"], speakers={1: "C"})
+
+
+def test_only_the_applicant_is_scored_and_calibrated(tmp_path: Path) -> None:
+    from app.services.calibrate import case_vector
+
+    rng = np.random.default_rng(6)
+    with Workspace.open(tmp_path / "w.db") as ws:
+        case_id = _case(ws, "c", False, rng)
+        run = runs.case_run(ws, case_id, kind="voice")
+        before = case_vector(ws, case_id)
+        # The interviewer (B) asks between the answers, with a voice and words far from the applicant's.
+        loud = {k: 100.0 for k in KEYS}
+        rows = [{"idx": 100 + i, "start_s": 4.0 * i + 3.2, "end_s": 4.0 * i + 3.8, "speaker": "B", "channel": None,
+                 "is_applicant": 0, "is_baseline": 0, "lang": "en", "text": "", "words_json": "[]",
+                 "latency_s": 5.0, "evidence_json": "{}",
+                 "acoustic_json": json.dumps({k: v for k, v in loud.items() if k.startswith("ac_")}),
+                 "text_json": json.dumps({k: v for k, v in loud.items() if k.startswith("tx_")})}
+                for i in range(10)]
+        vstore.write_utterances_partial(ws, run["id"], rows)
+        ws.flush()
+        rescore(ws, run["id"], applicant="A")
+        utts = list(vstore.utterances(ws, run["id"]))
+        asked = [u for u in utts if u["speaker"] == "B"]
+        assert len(asked) == 10 and all(u["deception_risk"] is None and u["arousal"] is None for u in asked)
+        assert all(u["deception_risk"] is not None for u in utts if u["speaker"] == "A")
+        # The interviewer's utterances change neither the baseline nor what calibration fits on.
+        after = case_vector(ws, case_id)
+        assert before is not None and after is not None
+        np.testing.assert_allclose(after, before, rtol=1e-9)
+
+
+def test_spread_is_the_larger_of_baseline_and_session_sd() -> None:
+    key = "ac_loudness_mean"
+    tight = [10.0, 10.1, 9.9]  # alike first answers
+    later = [8.0, 14.0, 11.0, 7.0, 13.0]
+    utts = [_utt(i, "A", {key: v}) for i, v in enumerate(tight + later)]
+    base = scoring.estimate_baseline(utts, [0, 1, 2], "A")
+    assert base.mean[key] == pytest.approx(10.0)
+    assert base.sd[key] == pytest.approx(float(np.std(tight + later, ddof=1)))  # session sd is larger
+    wide = [6.0, 14.0, 10.0]
+    utts = [_utt(i, "A", {key: v}) for i, v in enumerate(wide + [10.0] * 5)]
+    base = scoring.estimate_baseline(utts, [0, 1, 2], "A")
+    assert base.sd[key] == pytest.approx(4.0)  # baseline sd (ddof=1) is larger than the session's
+    # A 60 dB mean gives no floor of 6 dB: a 1 dB rise against a 0.5 dB spread is 2 SD.
+    utts = [_utt(i, "A", {key: v}) for i, v in enumerate([60.0, 60.5, 59.5, 60.0, 60.5, 59.5])]
+    base = scoring.estimate_baseline(utts, [0, 1, 2], "A")
+    assert base.z(key, 61.0) == pytest.approx(2.0)  # baseline sd 0.5 > session sd 0.45
+
+
+@pytest.mark.parametrize("voice,text", [
+    ("en-us+m3", "The bank statements show my salary every month."),
+    ("en+f5", "I live with my wife and two children in a small flat."),
+    ("cmn+m3", "我们需要这笔贷款来装修房子。"),
+])
+def test_arousal_level_separates_high_from_low_renderings_without_a_baseline(
+        tmp_path: Path, voice: str, text: str) -> None:
+    """Voices and sentences outside the norm set (tools/voice_arousal_norms.py), styled by espeak-ng's
+    pitch, rate and amplitude flags: each high rendering is a single clip scored above its low twin."""
+    import shutil
+    import subprocess
+
+    from app.core.voice.acoustic import acoustic_features
+    from app.core.voice.audio import load_audio
+
+    if shutil.which("espeak-ng") is None:
+        pytest.skip("needs espeak-ng (Debian package; `make test` installs it)")
+    levels = {}
+    for name, flags in (("high", ["-p", "80", "-s", "205", "-a", "170"]), ("low", ["-p", "25", "-s", "125", "-a", "60"])):
+        wav = tmp_path / f"{name}.wav"
+        subprocess.run(["espeak-ng", "-v", voice, "-w", str(wav), *flags, text], check=True)
+        track = load_audio(str(wav))
+        feats = {f"ac_{k}": v for k, v in acoustic_features(track.slice(0.0, track.duration_s), track.sr).items()}
+        track.close()
+        levels[name], parts = scoring.arousal_level(feats)
+        assert set(parts) == {c.key for c in scoring.AROUSAL_LEVEL_CUES}
+    assert 0.0 < levels["low"] < levels["high"] < 1.0
+    assert levels["high"] - levels["low"] > 0.1, levels

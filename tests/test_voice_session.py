@@ -51,7 +51,7 @@ def test_one_export_call_writes_frames_utterances_and_features(analysed: tuple[P
               "--utterances-csv", str(d / "u.csv"), "--features-csv", str(d / "x.csv"), env_dir=d)
     assert p.returncode == 0, p.stderr
     header = (d / "u.csv").read_text(encoding="utf-8").splitlines()[0]
-    assert header.startswith("start_s,end_s,speaker,lang,text,arousal,deception_risk")
+    assert header.startswith("start_s,end_s,speaker,lang,text,arousal,arousal_level,deception_risk")
     utts = _rows(d / "u.csv")
     assert 7 <= len(utts) <= 10  # four questions, four answers (a long answer may split)
     assert {u["speaker"] for u in utts} == {"A", "B"}
@@ -67,7 +67,13 @@ def test_one_export_call_writes_frames_utterances_and_features(analysed: tuple[P
     assert "income" in asker and "loan" in asker and "dashwood" not in asker
     for u in applicant:
         assert 0.0 <= float(u["deception_risk"]) <= 1.0 and u["arousal"] != ""
+        assert 0.0 < float(u["arousal_level"]) < 1.0  # the baseline answers get a level too
         assert "uncalibrated" in u["risk_model"]
+    assert any(u["is_baseline"] == "1" for u in applicant)
+    # Only the applicant is scored: the interviewer's questions carry no risk, arousal or model.
+    interviewer = [u for u in utts if u["is_applicant"] == "0"]
+    assert interviewer and all(u["deception_risk"] == u["arousal"] == u["arousal_level"] == u["risk_model"] == ""
+                               for u in interviewer)
     # The silences inserted before the answers grow 0.6, 0.75, 0.9, 1.05 s; the clips add their own
     # leading and trailing silence (< 0.8 s), so the measured latencies keep that order and range.
     lat = [float(u["latency_s"]) for u in applicant if u["latency_s"]]

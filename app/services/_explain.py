@@ -210,7 +210,7 @@ def _utterance(u: dict[str, Any]) -> dict[str, Any]:
     return {"idx": u["idx"], "start_s": u["start_s"], "end_s": u["end_s"], "speaker": u["speaker"],
             "is_applicant": bool(u["is_applicant"]), "is_baseline": bool(u["is_baseline"]), "text": u["text"] or "",
             "lang": u["lang"], "risk_words": _risk_words(hits), "deception_risk": u["deception_risk"],
-            "arousal": u["arousal"], "latency_s": u["latency_s"], "evidence": evidence}
+            "arousal": u["arousal"], "arousal_level": u.get("arousal_level"), "latency_s": u["latency_s"], "evidence": evidence}
 
 
 def _plain(label: str, unit: str, value: float, base: float, z: float) -> tuple[str, str, float, str]:
@@ -283,7 +283,8 @@ def explain(ws: Workspace, case_id: int, t0: float, t1: float | None = None) -> 
         ``weight`` and ``findings`` [{``check``, ``score``, ``weighted``, ``evidence``}], or None;
         ``utterances``: those under the time or overlapping the interval, each with ``text``,
         ``risk_words`` [{``word``, ``start``, ``end`` (character offsets), ``category``...}],
-        ``deception_risk``, ``arousal`` and the scoring ``evidence`` (top cues, model, note);
+        ``deception_risk``, ``arousal`` (SD from the applicant's baseline), ``arousal_level`` (0-1,
+        absolute, against population norms) and the scoring ``evidence`` (top cues, model, note);
         ``features_vs_baseline``: up to 8 of {``name``, ``label``, ``value``, ``baseline``, ``z``,
         ``direction``, ``amount``, ``unit``, ``plain``} for the applicant's utterances in scope.
     """

@@ -57,7 +57,7 @@ def frames_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
 
 
 UTTERANCE_COLUMNS: tuple[str, ...] = (
-    "start_s", "end_s", "speaker", "lang", "text", "arousal", "deception_risk",
+    "start_s", "end_s", "speaker", "lang", "text", "arousal", "arousal_level", "deception_risk",
     "is_applicant", "is_baseline", "latency_s", "risk_model", "top_cues", "risk_words",
 )
 
@@ -88,7 +88,7 @@ def utterances_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
                 words = "; ".join(f"{h.get('text', h.get('term'))} [{h.get('category')}]"
                                   for h in risk_words(ev.get("lexicon_hits", [])))
                 w.writerow([_fmt(u["start_s"]), _fmt(u["end_s"]), u["speaker"], u["lang"], u["text"],
-                            _fmt(u["arousal"]), _fmt(u["deception_risk"]), u["is_applicant"], u["is_baseline"],
+                            _fmt(u["arousal"]), _fmt(u["arousal_level"]), _fmt(u["deception_risk"]), u["is_applicant"], u["is_baseline"],
                             _fmt(u["latency_s"]), u["risk_model"], cues, words])
                 n += 1
     except OSError as exc:

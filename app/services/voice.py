@@ -283,7 +283,8 @@ def load_scoring_inputs(ws: Workspace, run_id: int, applicant: str | None = None
 def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_idx: list[int] | None = None) -> None:
     """Recompute arousal and risk for a voice run (new baseline, new applicant, or a calibrated model).
 
-    See :func:`load_scoring_inputs` for how the applicant and the baseline are chosen.
+    Only the applicant's utterances are scored; the other speaker's get no arousal and no risk
+    (NULL in the store, empty in the exports). See :func:`load_scoring_inputs` for how the applicant and the baseline are chosen.
     """
     utts, applicant, positions, base = load_scoring_inputs(ws, run_id, applicant, baseline_idx)
     if base is None:
@@ -291,9 +292,14 @@ def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_i
     model = vstore.active_risk_model(ws) or scoring.default_model()
     out = []
     for k, u in enumerate(utts):
-        s = scoring.score(u, base, model)
+        if u["speaker"] == applicant:
+            s = scoring.score(u, base, model)
+        else:  # only the applicant is scored: the baseline and the model are the applicant's
+            s = {"arousal": None, "arousal_level": None, "deception_risk": None, "risk_model": None,
+                 "evidence": {"note": "not the applicant: not scored"}}
         s["evidence"]["lexicon_hits"] = u["lexicon_hits"]
-        out.append({"idx": u["idx"], "arousal": s["arousal"], "deception_risk": s["deception_risk"],
+        out.append({"idx": u["idx"], "arousal": s["arousal"], "arousal_level": s["arousal_level"],
+                    "deception_risk": s["deception_risk"],
                     "risk_model": s["risk_model"], "evidence_json": json.dumps(s["evidence"], ensure_ascii=False),
                     "is_baseline": int(k in positions), "is_applicant": int(u["speaker"] == applicant)})
     vstore.update_scores(ws, run_id, out)

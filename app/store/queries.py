@@ -96,7 +96,7 @@ def reason_counts(ws: Workspace, run_id: int, face: int, first_frame: int, last_
 
 
 UTTERANCE_COLUMNS: tuple[str, ...] = ("idx", "start_s", "end_s", "speaker", "is_applicant", "is_baseline", "text",
-                                      "lang", "arousal", "deception_risk")
+                                      "lang", "arousal", "arousal_level", "deception_risk")
 EVIDENCE_COLUMNS: tuple[str, ...] = UTTERANCE_COLUMNS + ("latency_s", "words_json", "evidence_json",
                                                          "acoustic_json", "text_json")
 

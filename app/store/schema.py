@@ -165,5 +165,10 @@ def _v6(db: sqlite_utils.Database) -> None:
     db["au_import_frames"].create(cols, pk=("import_id", "frame"), foreign_keys=[("import_id", "au_imports", "id")])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
+def _v7(db: sqlite_utils.Database) -> None:
+    """Voice: absolute arousal level (0-1, against population norms) next to the baseline-relative arousal."""
+    db["utterances"].add_column("arousal_level", float)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
 SCHEMA_VERSION = len(MIGRATIONS)

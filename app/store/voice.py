@@ -36,10 +36,10 @@ def utterances(ws: Workspace, run_id: int) -> Iterator[dict[str, Any]]:
 
 
 def update_scores(ws: Workspace, run_id: int, scores: Sequence[dict[str, Any]]) -> None:
-    """Overwrite arousal, risk, evidence and baseline flags (keyed by ``idx``)."""
-    sql = ("update utterances set arousal = ?, deception_risk = ?, risk_model = ?, evidence_json = ?, "
-           "is_baseline = ?, is_applicant = ? where run_id = ? and idx = ?")
-    params = [[s["arousal"], s["deception_risk"], s["risk_model"], s["evidence_json"], s["is_baseline"],
+    """Overwrite arousal, arousal level, risk, evidence and baseline flags (keyed by ``idx``)."""
+    sql = ("update utterances set arousal = ?, arousal_level = ?, deception_risk = ?, risk_model = ?, "
+           "evidence_json = ?, is_baseline = ?, is_applicant = ? where run_id = ? and idx = ?")
+    params = [[s["arousal"], s.get("arousal_level"), s["deception_risk"], s["risk_model"], s["evidence_json"], s["is_baseline"],
                s["is_applicant"], run_id, s["idx"]] for s in scores]
 
     def _write(db: sqlite_utils.Database) -> None:

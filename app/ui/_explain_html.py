@@ -271,6 +271,9 @@ def _speech(utts: list[dict[str, Any]], interval: bool, c: dict[str, str]) -> st
             scores.append(tr("Deception risk: {0} (0–1)").format(_num(u["deception_risk"])))
         if u.get("arousal") is not None:
             scores.append(tr("Arousal: {0} SD from the applicant's baseline").format(_num(u["arousal"], 1)))
+        if u.get("arousal_level") is not None:
+            scores.append(tr("Arousal level: {0} (0–1, absolute, against population norms)")
+                          .format(_num(u["arousal_level"])))
         if scores:
             out.append(_p(html.escape(" · ".join(scores))))
         out.append(_risk_reasons(u.get("evidence") or {}, c))

@@ -111,14 +111,6 @@ def sounding_mask(rms_db: np.ndarray) -> np.ndarray:
     return (rms_db >= ref - SOUNDING_RANGE_DB) & (rms_db > ABS_FLOOR_DB)
 
 
-def _deltas(c: np.ndarray, width: int = 2) -> np.ndarray:
-    """Regression deltas over +-``width`` frames along axis 0, edges repeated (per frame units)."""
-    pad = np.pad(c, ((width, width), (0, 0)), mode="edge")
-    n = len(c)
-    num = sum(k * (pad[width + k: width + k + n] - pad[width - k: width - k + n]) for k in range(1, width + 1))
-    return num / (2.0 * sum(k * k for k in range(1, width + 1)))
-
-
 def _band_slope(db: np.ndarray, freqs: np.ndarray, lo: float, hi: float) -> np.ndarray:
     """Least-squares slope (dB per kHz) of the dB power spectrum between ``lo`` and ``hi`` Hz."""
     sel = (freqs >= lo) & (freqs <= hi)
@@ -129,6 +121,13 @@ def _band_slope(db: np.ndarray, freqs: np.ndarray, lo: float, hi: float) -> np.n
 
 def spectral_lld(y: np.ndarray) -> dict[str, np.ndarray]:
     """Spectral, cepstral and loudness LLDs from 25 ms Hann frames (512-point FFT).
+
+    One STFT is computed here (so every descriptor shares the 10 ms grid and the gain-relative
+    floors) and handed to librosa for the MFCCs (``librosa.feature.mfcc`` of the dB mel
+    spectrum), their deltas (``librosa.feature.delta``, a +-2-frame Savitzky-Golay slope, edges
+    repeated), centroid, bandwidth, roll-off, flatness, contrast and the zero-crossing rate. Only
+    loudness, flux, alpha ratio, Hammarberg index and the band slopes, which librosa does not
+    offer with these definitions (Eyben et al. 2016), are computed here.
 
     Returns loudness (sum over 26 A-weighted mel bands of band power ** 0.3: Stevens' power law,
     so +10 dB doubles it), MFCC 1-13 of the dB mel spectrum (orthonormal DCT-II, c0 dropped) and
@@ -150,28 +149,25 @@ def spectral_lld(y: np.ndarray) -> dict[str, np.ndarray]:
     out: dict[str, np.ndarray] = {}
     mel_p = power @ mel.T
     out["loudness"] = np.sum((mel_p * a_weight) ** LOUDNESS_EXPONENT, axis=1)
-    ceps = scipy.fft.dct(10.0 * np.log10(np.maximum(mel_p, 1e-10 * ref)), type=2, norm="ortho", axis=1)
-    ceps = ceps[:, 1:N_MFCC + 1]
-    d_ceps = _deltas(ceps)
+    mel_db = 10.0 * np.log10(np.maximum(mel_p, 1e-10 * ref))
+    ceps = librosa.feature.mfcc(S=mel_db.T, n_mfcc=N_MFCC + 1, dct_type=2, norm="ortho")[1:]
+    d_ceps = librosa.feature.delta(ceps, width=5, order=1, axis=-1, mode="nearest")
     for k in range(N_MFCC):
-        out[f"mfcc{k + 1:02d}"] = ceps[:, k]
-    for k in range(N_MFCC):
-        out[f"mfcc{k + 1:02d}_delta"] = d_ceps[:, k]
+        out[f"mfcc{k + 1:02d}"] = ceps[k]
+        out[f"mfcc{k + 1:02d}_delta"] = d_ceps[k]
+    S = mag.T + np.sqrt(tiny)  # silent frames get a flat floor instead of 0/0
+    centroid = librosa.feature.spectral_centroid(S=S, freq=freqs)
+    out["spectral_centroid"] = centroid[0]
+    out["spectral_bandwidth"] = librosa.feature.spectral_bandwidth(S=S, freq=freqs, centroid=centroid)[0]
+    out["spectral_rolloff"] = librosa.feature.spectral_rolloff(S=S, freq=freqs, roll_percent=ROLLOFF)[0]
+    out["spectral_flatness"] = librosa.feature.spectral_flatness(S=mag.T, power=2.0, amin=tiny)[0]
     msum = mag.sum(axis=1) + np.sqrt(tiny)
-    centroid = mag @ freqs / msum
-    out["spectral_centroid"] = centroid
-    out["spectral_bandwidth"] = np.sqrt(np.sum(mag * (freqs[None, :] - centroid[:, None]) ** 2, axis=1) / msum)
-    cum = np.cumsum(mag, axis=1)
-    idx = np.argmax(cum >= ROLLOFF * cum[:, -1:], axis=1)
-    out["spectral_rolloff"] = freqs[idx]
-    log_mean = np.mean(np.log(power + tiny), axis=1)
-    out["spectral_flatness"] = np.exp(log_mean) / (np.mean(power, axis=1) + tiny)
     norm = mag / msum[:, None]
     flux = np.zeros(len(mag))
     flux[1:] = np.sum(np.diff(norm, axis=0) ** 2, axis=1)
     out["spectral_flux"] = flux
-    signs = np.signbit(fr)
-    out["zcr"] = np.mean(signs[:, 1:] != signs[:, :-1], axis=1)
+    out["zcr"] = librosa.feature.zero_crossing_rate(
+        np.pad(y, (WIN // 2, WIN // 2)), frame_length=WIN, hop_length=HOP, center=False)[0][: len(fr)]
     contrast = librosa.feature.spectral_contrast(
         S=mag.T / np.sqrt(ref), sr=SR, n_fft=NFFT, fmin=CONTRAST_FMIN, n_bands=CONTRAST_BANDS)
     for b in range(CONTRAST_BANDS + 1):

@@ -50,23 +50,22 @@ FUNCTIONALS: dict[str, tuple[str, str]] = {
     "cv": ("coefficient of variation, sd / mean (only for positive ratio-scale LLDs)", ""),
     "min": ("minimum", "="),
     "max": ("maximum", "="),
-    "range": ("range, max - min", "="),
     "p5": ("5th percentile (linear interpolation)", "="),
     "p25": ("25th percentile", "="),
     "p50": ("median", "="),
     "p75": ("75th percentile", "="),
     "p95": ("95th percentile", "="),
-    "iqr": ("interquartile range, p75 - p25", "="),
     "skew": ("skewness, third standardised moment (biased estimator)", ""),
     "kurt": ("excess kurtosis, fourth standardised moment - 3 (biased estimator)", ""),
     "slope": ("slope of the least-squares line against time", "/s"),
-    "offset": ("value of that least-squares line at the start of the utterance (t = 0)", "="),
     "rise_mean": ("mean of the positive slopes between adjacent frames", "/s"),
     "fall_mean": ("mean of the negative slopes between adjacent frames (a negative number)", "/s"),
 }
 FULL = tuple(FUNCTIONALS)
 SIGNED = tuple(f for f in FULL if f != "cv")
-DISTRIBUTION = ("mean", "sd", "min", "max", "range", "p5", "p25", "p50", "p75", "p95", "iqr", "skew", "kurt")
+#: MFCC deltas: no mean (a regression delta sums to the end-to-end change over ~n frames, so its
+#: mean is about 0 by construction), and no slope or rise/fall (a delta is already a slope).
+DELTA_FUNCS = ("sd", "min", "max", "p5", "p25", "p50", "p75", "p95", "skew", "kurt")
 
 DOMAINS = {
     "voiced": "over voiced frames",
@@ -77,7 +76,6 @@ DOMAINS = {
 #: LLD catalogue: (name, unit, domain, description, functionals).
 LLDS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("f0_semitone", "st", "voiced", "F0 (YIN) in semitones re 27.5 Hz", SIGNED),
-    ("f0_hz", "Hz", "voiced", "F0 (YIN) in Hz", FULL),
     ("voicing_prob", "ratio", "all",
      "voicing strength: normalised autocorrelation peak r in [0, 1] of a 64 ms frame (Boersma 1993)", FULL),
     ("jitter_local", "ratio", "voiced", "jitter (local) of the glottal periods within +-30 ms", FULL),
@@ -105,9 +103,9 @@ LLDS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("hammarberg", "dB", "sounding", "Hammarberg index, strongest bin 0-2 kHz over 2-5 kHz", SIGNED),
     ("spectral_slope_0_500", "dB/kHz", "sounding", "least-squares slope of the dB spectrum 0-500 Hz", SIGNED),
     ("spectral_slope_500_1500", "dB/kHz", "sounding", "least-squares slope of the dB spectrum 500-1500 Hz", SIGNED),
-    *((f"mfcc{k:02d}", "dB", "sounding", f"MFCC {k} (DCT-II of the 26-band dB mel spectrum)", SIGNED)
+    *((f"mfcc{k:02d}", "dB", "sounding", f"MFCC {k} (librosa: DCT-II of the 26-band dB mel spectrum)", SIGNED)
       for k in range(1, N_MFCC + 1)),
-    *((f"mfcc{k:02d}_delta", "dB/frame", "sounding", f"delta of MFCC {k} (+-2-frame regression)", DISTRIBUTION)
+    *((f"mfcc{k:02d}_delta", "dB/frame", "sounding", f"delta of MFCC {k} (librosa, +-2-frame regression)", DELTA_FUNCS)
       for k in range(1, N_MFCC + 1)),
 )
 
@@ -174,8 +172,7 @@ def _functionals(x: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
     if n:
         mean = x.mean(axis=0)
         p5, p25, p50, p75, p95 = np.percentile(x, [5, 25, 50, 75, 95], axis=0)
-        out.update(mean=mean, min=x.min(axis=0), max=x.max(axis=0), range=np.ptp(x, axis=0),
-                   p5=p5, p25=p25, p50=p50, p75=p75, p95=p95, iqr=p75 - p25)
+        out.update(mean=mean, min=x.min(axis=0), max=x.max(axis=0), p5=p5, p25=p25, p50=p50, p75=p75, p95=p95)
         dev = x - mean
         m2 = np.mean(dev ** 2, axis=0)
         if n >= 3:
@@ -190,8 +187,7 @@ def _functionals(x: np.ndarray, idx: np.ndarray) -> dict[str, np.ndarray]:
         t = idx * FRAME_S
         tc = t - t.mean()
         if np.any(tc != 0):
-            slope = tc @ dev / (tc @ tc)
-            out.update(slope=slope, offset=mean - slope * t.mean())
+            out["slope"] = tc @ dev / (tc @ tc)
         d = np.diff(x, axis=0)[np.diff(idx) == 1] / FRAME_S
         for name, sel in (("rise_mean", d > 0), ("fall_mean", d < 0)):
             cnt = sel.sum(axis=0)
@@ -278,7 +274,7 @@ def acoustic_features(y: np.ndarray, sr: int = 16000) -> dict[str, float]:
         energy = energy_lld(y)
         p = pitch(y, energy["rms_db"])
         lld = spectral_lld(y)
-        lld.update(rms_db=energy["rms_db"], f0_hz=p.f0, f0_semitone=12.0 * np.log2(p.f0 / 27.5),
+        lld.update(rms_db=energy["rms_db"], f0_semitone=12.0 * np.log2(p.f0 / 27.5),
                    voicing_prob=p.strength)
         ratio = np.clip(p.strength, 1e-3, 1.0 - 1e-6)
         lld["hnr"] = 10.0 * np.log10(ratio / (1.0 - ratio))

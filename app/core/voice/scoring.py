@@ -7,13 +7,23 @@ Deception corpus). So these scores measure *change against the person's own base
 cues behind them, and are a prompt for follow-up questions, never a verdict.
 
 **Baseline.** The utterances the reviewer marks as baseline, or by default the applicant's first
-three answers of at least one second. Each cue becomes a z-score against the baseline's mean and
-spread (the spread of all the applicant's utterances when the baseline is too short to have one),
-clipped to ±3.
+three answers of at least one second. Each cue becomes a z-score, clipped to ±3, against the
+baseline's mean and a spread that is the larger of two sample standard deviations: the baseline's
+(when it has at least three values) and that of all the applicant's answers (when there are at
+least three). Why the larger: a standard deviation of three answers has two degrees of freedom and
+its 90 % interval runs from 0.23 to 1.7 times the true spread, so dividing by it alone would blow
+up the z-scores of any applicant whose first answers happen to be alike; the whole-session spread
+bounds that. No floor relative to the mean is used (it would depend on arbitrary zero points such
+as the 27.5 Hz reference of semitones); a cue that never varies gets a spread of 1e-6.
 
 **Arousal** is the mean z-score of arousal-linked voice features (Scherer 2003; Juslin & Laukka
 2003; Schuller et al. 2013): higher pitch and pitch range, louder and more variable loudness, a
 flatter spectrum (higher alpha ratio, lower Hammarberg index), faster syllable rate.
+
+**Arousal level** (0-1) is absolute: it needs no baseline, so single clips and the baseline
+answers themselves get one. Pitch is read against the speaker's own range within the utterance,
+loudness, spectral tilt and syllable rate against population norms (see
+:data:`AROUSAL_LEVEL_CUES`); 0.5 is typical neutral speech of the norm set.
 
 **Deception risk** (0-1) is a logistic model over baseline-relative cues with literature-informed
 default weights (DePaulo et al. 2003; Newman et al. 2003; Hauch et al. 2015; Vrij 2008), plus the
@@ -33,6 +43,7 @@ import numpy as np
 Z_CLIP = 3.0
 BASELINE_DEFAULT_N = 3
 BASELINE_MIN_S = 1.0
+SD_FLOOR = 1e-6
 
 
 @dataclass(frozen=True)
@@ -55,6 +66,67 @@ AROUSAL_CUES: tuple[tuple[str, float], ...] = (
     ("ac_hammarberg_mean", -0.5),
     ("ac_syllable_rate", 0.5),
 )
+
+@dataclass(frozen=True)
+class LevelCue:
+    """One input of the absolute arousal level: how it is read from the features, its sign and
+    weight (from the direction the literature gives), and its population norm (mean, sd)."""
+
+    key: str
+    weight: float
+    mean: float
+    sd: float
+    label: str
+
+
+#: Absolute arousal level (0-1). Directions and weights are set from the literature, not fitted
+#: (Juslin & Laukka 2003; Scherer 2003: aroused speech is higher and wider in pitch, louder,
+#: richer in high frequencies and faster). Norms: mean and sample sd over 35 neutral clips
+#: (7 LibriVox read-speech chunks of up to 3 s and 28 espeak-ng renderings, 6 English and 2
+#: Mandarin voices); see ``tools/voice_arousal_norms.py`` and the model card for the check on
+#: other voices and sentences.
+AROUSAL_LEVEL_CUES: tuple[LevelCue, ...] = (
+    LevelCue("pitch_above_floor", 1.0, 2.704, 1.523, "pitch above the speaker's own floor (median - 5th pct, st)"),
+    LevelCue("pitch_span", 0.5, 5.756, 4.595, "pitch span (95th - 5th percentile, st)"),
+    LevelCue("ac_rms_db_p95", 0.5, -15.617, 2.357, "level of the loud parts (95th percentile, dBFS)"),
+    LevelCue("ac_hammarberg_mean", -0.5, 15.754, 4.032, "Hammarberg index (dB; lower = more high-frequency energy)"),
+    LevelCue("ac_alpha_ratio_mean", -0.5, 7.613, 3.501, "alpha ratio (dB, low over high band; lower = brighter)"),
+    LevelCue("ac_syllable_rate", 0.5, 5.093, 0.910, "syllable rate (1/s)"),
+)
+LEVEL_SLOPE = 1.5  # logistic slope on the weighted mean z: +1 SD above the norms on every cue -> 0.82
+
+
+def level_inputs(features: dict[str, Any]) -> dict[str, float]:
+    """The arousal-level cues of one utterance, read from its acoustic features (NaN if missing).
+
+    Pitch is taken relative to the speaker's own range within the utterance (semitones above its
+    5th percentile, and the 5th-95th percentile span), so a low or a high voice is not by itself
+    "aroused"; the other cues are absolute."""
+    def g(k: str) -> float:
+        v = features.get(k)
+        return float(v) if v is not None and math.isfinite(float(v)) else math.nan
+
+    out = {"pitch_above_floor": g("ac_f0_semitone_p50") - g("ac_f0_semitone_p5"),
+           "pitch_span": g("ac_f0_semitone_p95") - g("ac_f0_semitone_p5")}
+    out.update({c.key: g(c.key) for c in AROUSAL_LEVEL_CUES if c.key.startswith("ac_")})
+    return out
+
+
+def arousal_level(features: dict[str, Any]) -> tuple[float | None, dict[str, float]]:
+    """Absolute vocal arousal of one utterance, 0-1, against population norms (no baseline needed).
+
+    0.5 is the norm set's typical neutral speech; each cue becomes a z-score against its norm
+    (clipped to ±3), their weighted mean goes through a logistic of slope 1.5. Returns the level
+    (None when no cue is defined, e.g. no voiced frames) and the z-score of each cue."""
+    x = level_inputs(features)
+    z = {c.key: float(np.clip((x[c.key] - c.mean) / c.sd, -Z_CLIP, Z_CLIP))
+         for c in AROUSAL_LEVEL_CUES if math.isfinite(x[c.key])}
+    den = sum(abs(c.weight) for c in AROUSAL_LEVEL_CUES if c.key in z)
+    if not den:
+        return None, z
+    m = sum(c.weight * z[c.key] for c in AROUSAL_LEVEL_CUES if c.key in z) / den
+    return 1.0 / (1.0 + math.exp(-LEVEL_SLOPE * m)), z
+
 
 RISK_CUES: tuple[Cue, ...] = (
     Cue("arousal", 0.25, "vocal arousal", "DePaulo et al. 2003 (pitch d=0.21, tension d=0.26)"),
@@ -112,7 +184,8 @@ def default_baseline_indexes(utts: list[dict[str, Any]], applicant: str) -> list
 
 
 def estimate_baseline(utts: list[dict[str, Any]], base_idx: list[int], applicant: str) -> Baseline:
-    """Baseline statistics from the chosen utterances (spread from all the applicant's if needed)."""
+    """Baseline mean and spread of each cue (spread: the larger of the baseline's and the whole
+    session's sample sd over the applicant's answers; see the module docstring)."""
     own = [u for u in utts if u["speaker"] == applicant] or utts
     mean, sd = {}, {}
     for key in _keys():
@@ -120,11 +193,10 @@ def estimate_baseline(utts: list[dict[str, Any]], base_idx: list[int], applicant
         a = np.array([_value(u, key) for u in own], dtype=float)
         b, a = b[np.isfinite(b)], a[np.isfinite(a)]
         mean[key] = float(np.mean(b)) if b.size else (float(np.median(a)) if a.size else math.nan)
-        spread = float(np.std(b)) if b.size >= 3 else math.nan
-        pooled = float(np.std(a)) if a.size >= 3 else math.nan
-        s = max(x for x in (spread, pooled, 0.0) if math.isfinite(x))
-        floor = 0.1 * abs(mean[key]) if math.isfinite(mean[key]) else 0.0
-        sd[key] = max(s, floor, 1e-6) if (math.isfinite(spread) or math.isfinite(pooled)) else math.nan
+        spread = float(np.std(b, ddof=1)) if b.size >= 3 else math.nan
+        pooled = float(np.std(a, ddof=1)) if a.size >= 3 else math.nan
+        finite = [x for x in (spread, pooled) if math.isfinite(x)]
+        sd[key] = max(max(finite), SD_FLOOR) if finite else math.nan
     return Baseline(mean, sd)
 
 
@@ -149,6 +221,7 @@ def cue_vector(u: dict[str, Any], base: Baseline) -> dict[str, float]:
 def score(u: dict[str, Any], base: Baseline, model: dict[str, Any]) -> dict[str, Any]:
     """Arousal, deception risk and the evidence behind them for one utterance."""
     x = cue_vector(u, base)
+    level, level_z = arousal_level(u.get("features", u))
     weights = model["weights"]
     contrib = {k: weights.get(k, 0.0) * x.get(k, 0.0) for k in weights}
     logit = model["intercept"] + sum(contrib.values())
@@ -161,10 +234,12 @@ def score(u: dict[str, Any], base: Baseline, model: dict[str, Any]) -> dict[str,
                       "input": round(x[k], 3), "value": _round(_value(u, k)),
                       "baseline_mean": _round(base.mean.get(k))} for k, c in top],
         "arousal_parts": {k: round(base.z(k, _value(u, k)), 2) for k, _ in AROUSAL_CUES},
+        "arousal_level_parts": {k: round(v, 2) for k, v in level_z.items()},
         "words": u.get("lexicon_hits", []),
         "note": "a prompt for follow-up questions, not a finding of deception",
     }
-    return {"arousal": round(x["arousal"], 3), "deception_risk": round(risk, 4), "risk_model": model["version"],
+    return {"arousal": round(x["arousal"], 3), "arousal_level": None if level is None else round(level, 3),
+            "deception_risk": round(risk, 4), "risk_model": model["version"],
             "evidence": evidence}
 
 

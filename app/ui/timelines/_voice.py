@@ -165,6 +165,8 @@ class SpeechTrack(Track):
                     lines.append(f"{tr('Deception risk')} {u['deception_risk']:.2f}")
                 if u.get("arousal") is not None:
                     lines.append(f"{tr('Arousal')} {u['arousal']:+.1f} SD")
+                if u.get("arousal_level") is not None:
+                    lines.append(f"{tr('Arousal level')} {u['arousal_level']:.2f} (0–1)")
                 return "\n".join(line for line in lines if line)
         return ""
 
@@ -276,19 +278,41 @@ class RiskTrack(_UtteranceValueTrack):
 
 
 class ArousalTrack(_UtteranceValueTrack):
-    """Vocal arousal per utterance, in standard deviations from the applicant's baseline (0 = usual)."""
+    """Vocal arousal per utterance, in standard deviations from the applicant's baseline (0 = usual),
+    with the absolute arousal level (0-1, against population norms) as a dashed line on the same
+    axis: level 0 at the bottom, 0.5 on the zero line, 1 at the top."""
 
     key = "arousal"
     title = N_("Arousal")
-    hint = N_("SD from own baseline")
+    hint = N_("line: SD from own baseline · dashes: level 0–1")
     field = "arousal"
     color_key = "arousal"
     stretch = 0.9
     y_range = (-3.0, 3.0)
     y_padding = 0.2
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.level = pg.PlotCurveItem(connect="finite")
+        self.plot.addItem(self.level)
+        self.lim = 3.0
+        self.level_values = np.zeros(0)
+
+    def set_data(self, data: Any) -> None:
+        """The baseline-relative steps, then the absolute level mapped onto the same axis."""
+        super().set_data(data)
+        s, e, v = _utterance_arrays(data.utterances or [], "arousal_level")
+        self.level_values = v
+        self.level.setData(*_steps(s, e, (2.0 * v - 1.0) * self.lim))
+
+    def restyle(self) -> None:
+        super().restyle()
+        col = self.colors.get(self.color_key, "#0072B2")
+        self.level.setPen(pg.mkPen(col, width=1.5, style=QtCore.Qt.PenStyle.DashLine))
+
     def _range(self, v: np.ndarray) -> None:
         finite = np.abs(v[np.isfinite(v)]) if len(v) else np.zeros(0)
         lim = float(max(3.0, math.ceil(finite.max()))) if len(finite) else 3.0
+        self.lim = lim
         self.set_y_range(-lim, lim)
         self.plot.getAxis("left").setTicks([[(-lim, f"{-lim:g}"), (0.0, "0"), (lim, f"+{lim:g}")]])
