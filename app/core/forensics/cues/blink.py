@@ -35,7 +35,7 @@ import math
 import numpy as np
 
 from app.core.face import blink as eye
-from app.core.face.blink import MAX_BLINK_S
+from app.core.face.blink import EYE_BLINK, MAX_BLINK_S  # noqa: F401 (EYE_BLINK: the signal's blendshapes)
 from app.core.forensics.cues.base import CueResult, FaceSeries, empty_result, squash, windows
 
 NAME = "blink"
