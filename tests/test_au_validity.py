@@ -160,3 +160,19 @@ def test_export_and_forgery_cue_count_the_same_blinks(talking: dict) -> None:
     stats = blink_cue.blink_stats(series, np.arange(n), blink_cue.closures(series))
     assert stats["n_blinks"] >= 2
     assert runs_of_flags == stats["n_blinks"]
+
+
+@pytest.mark.slow
+def test_estimated_aus_say_so_in_the_explanation(ws: Workspace, pyfeat_media: Path) -> None:
+    """AU11 and AU13 cannot be measured from the mesh: where one is among the top AUs, the
+    explanation names the AU it is estimated from, in the service result and the panel's text."""
+    from app.services._explain import explain
+    from app.ui._explain_html import render
+    from app.ui.theme import colors
+
+    res = analyze_video(ws, pyfeat_media / "0-f15-hao-ph.jpg")
+    e = explain(ws, res.case_id, 0.0)
+    top = {a["au"]: a for a in e["top_aus"]}
+    assert "AU13" in top and top["AU13"]["estimated_from"] == "AU12"
+    assert top["AU12"]["estimated_from"] is None
+    assert "an estimate from AU12" in render(e, colors("light"))

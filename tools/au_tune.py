@@ -1,4 +1,4 @@
-"""Measure the face norms that the AU analyser ships with: ``resources/face/au_norms.json``.
+"""Measure the face norms that the AU analyser ships with: ``models/au_norms.json``.
 
 Development tool (not shipped). It reads the per-frame caches written by ``tools/face_extract.py``
 for the **tuning set** only -- the devset's real faces (``../shared/devset/deepfake/real``, 29 clips)
@@ -25,6 +25,7 @@ Usage::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from pathlib import Path
@@ -37,7 +38,8 @@ sys.path.insert(0, str(REPO))
 
 from app.core.analysers.raw import EXPRESSIVE, RAW_NAMES, raw_vector  # noqa: E402
 
-OUT = REPO / "resources" / "face" / "au_norms.json"
+OUT = REPO / "models" / "au_norms.json"
+MANIFEST = REPO / "models" / "manifest.json"
 TUNE_PREFIXES = ("real__", "expression__")
 MIN_SPAN = 0.01
 
@@ -87,6 +89,11 @@ def main(argv: list[str]) -> int:
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text(json.dumps(norms, indent=1) + "\n")
+    manifest = json.loads(MANIFEST.read_text())
+    for entry in manifest["models"]:
+        if entry["name"] == "au_norms":  # the analyser checks this hash before it reads the norms
+            entry["sha256"] = hashlib.sha256(OUT.read_bytes()).hexdigest()
+    MANIFEST.write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
     print(f"{OUT.relative_to(REPO)}: {len(neutrals)} persons, {len(deltas)} frames")
     return 0
 

@@ -167,6 +167,9 @@ def _face(res: dict[str, Any], c: dict[str, str]) -> str:
             reading = tr("{au} {name} {value} (session mean {mean})").format(
                 au=a.get("au", ""), name=tr(str(a.get("name", ""))), value=_num(a.get("value"), 1),
                 mean=_num(a.get("mean_session"), 1))
+            if a.get("estimated_from"):
+                reading += " — " + tr("an estimate from {src}: the face mesh cannot measure {au} itself").format(
+                    src=a["estimated_from"], au=a.get("au", ""))
             items.append(f"<li>{html.escape(reading)}</li>")
         out.append("<ul style=\"margin-top:0;\">" + "".join(items) + "</ul>")
     return "".join(out)

@@ -5,7 +5,7 @@ geometry distance from :mod:`app.core.face.geometry`), subtracts the person's ne
 (:mod:`app.core.analysers.baseline`: own calm frames blended with a population prior), drops the part
 inside the reference's dead zone, and divides by the change that counts as a maximal action in that
 direction (the feature's ``span``: the 99th percentile of that change over the devset's expressive
-real faces, ``resources/face/au_norms.json``). The weighted sum (0..1) is scaled to FACS intensity
+real faces, ``models/au_norms.json``). The weighted sum (0..1) is scaled to FACS intensity
 0-5 (A=1 trace ... E=5 maximum). Lateral AUs are computed per side; the AU is the mean of both sides
 and its asymmetry (left minus right) is kept too. A *damp* feature (a smile, a blink) scales an AU
 down while it is active, where that action moves the same landmarks for another reason.
@@ -211,7 +211,7 @@ class AUAnalyser:
     """Registry entry ``au``: provisional AU intensities against a running per-track baseline."""
 
     name = "au"
-    models: tuple[str, ...] = ("face_landmarker",)
+    models: tuple[str, ...] = ("face_landmarker", "au_norms")
     columns: tuple[str, ...] = AU_NAMES + tuple(f"{a}_asym" for a in LATERAL_AUS)
 
     def __init__(self) -> None:

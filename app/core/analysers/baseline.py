@@ -14,7 +14,7 @@ action: ``dead = sqrt(((1 - w) * prior_sd)^2 + noise^2)``. A reviewer-marked neu
 trusted as it is (``w = 1``).
 
 The prior (mean and between-person SD of 32 people's own neutral, per raw feature), the spans and
-the jitter come from ``resources/face/au_norms.json``, measured by ``tools/au_tune.py`` on the
+the jitter come from ``models/au_norms.json``, measured by ``tools/au_tune.py`` on the
 devset's real faces (see ``models/cards/au_geometry.md``).
 
 While a video streams, :class:`RunningBaseline` keeps a bounded reservoir per face track and
@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 
 from app.core.analysers.raw import EXPRESSIVE, RAW_NAMES
-from app.paths import resources_dir
+from app.core.models import model_path
 
 HALF_EVIDENCE_S = 10.0  # seconds of own footage at which own and prior weigh the same
 MAX_OWN_SD = 2.5  # the own neutral may differ from the population by at most this many SDs
@@ -52,8 +52,8 @@ class Norms:
 
 @lru_cache(maxsize=1)
 def norms() -> Norms:
-    """The shipped norms (``resources/face/au_norms.json``)."""
-    data = json.loads((resources_dir() / "face" / "au_norms.json").read_text())
+    """The shipped norms (``models/au_norms.json``, checked against its sha256 in the manifest)."""
+    data = json.loads(model_path("au_norms").read_text())
     feats = data["features"]
     col = {k: np.array([feats[n][k] for n in RAW_NAMES], dtype=np.float64) for k in ("mean", "sd", "up", "down", "noise")}
     return Norms(n_persons=int(data["n_persons"]), **col)
