@@ -185,6 +185,8 @@ def _forgery_part(ws: Workspace, run_id: int, t0: float, t1: float | None,
     out["evidence_window"] = [shown["start_s"], shown["end_s"]]
     ref = json.loads(shown["cues_json"] or "{}")
     out.update(_carrier(ref.get("contributions") or {}, weights))
+    if out["integrity"] is not None:
+        out["integrity"]["contribution"] = (ref.get("contributions") or {}).get("integrity")
     for name in CUE_NAMES:
         c = (ref.get("cues") or {}).get(name)
         if c is None and name not in per_cue:

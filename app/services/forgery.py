@@ -5,7 +5,8 @@ audio energy, in chunks of two minutes so memory stays flat. The applicant's fac
 scored. Each frame gets the fused probability of the window it falls in (``forgery``) and each
 cue's window score (``fg_*``); frames whose windows lack evidence stay empty. The session result
 and every window's cue evidence are stored too. See :mod:`app.core.forensics.cues` for the cues and
-their validity limits: the default fusion weights are uncalibrated priors.
+their validity limits, and :mod:`app.core.forensics.cues.fusion` for the monotone fusion: its default
+weights are priors; a workspace may hold fitted ones (:func:`active_weights`).
 """
 
 from __future__ import annotations
