@@ -118,3 +118,38 @@ def test_fit_finds_the_informative_cue_within_the_constraints() -> None:
     p_fake = [combine(dict(zip(CUE_ORDER, row)), w)[0] for row in x[y == 1]]
     p_real = [combine(dict(zip(CUE_ORDER, row)), w)[0] for row in x[y == 0]]
     assert np.nanmean(p_fake) > np.nanmean(p_real) + 0.4
+
+
+def test_the_workspace_records_the_active_fusion(tmp_path) -> None:
+    """Fitted weights live in the workspace (a real SQLite file), not in the user folder: another
+    workspace on the same machine keeps the defaults, and a record that breaks the rules is refused."""
+    import sqlite3
+
+    from app.core.errors import VigilError
+    from app.core.forensics.cues.fusion import FORM
+    from app.services.forgery import active_weights, save_fusion
+    from app.store import forgery as fstore
+    from app.store.workspace import Workspace
+
+    first = dict(DEFAULT_WEIGHTS, sbi=2.5)
+    second = dict(DEFAULT_WEIGHTS, freq=1.5, _bias=-1.0)
+    with Workspace.open(tmp_path / "a.db") as ws, Workspace.open(tmp_path / "b.db") as other:
+        assert active_weights(ws) is None
+        save_fusion(ws, first, "first", n_real=6, n_fake=5)
+        assert active_weights(ws) == first and active_weights(other) is None
+        save_fusion(ws, second, "second")
+        assert active_weights(ws) == second
+        with pytest.raises(ValueError):
+            save_fusion(ws, dict(DEFAULT_WEIGHTS, sbi=0.1), "breaks the single-cue rule")
+        fstore.add_model(ws, "fusion", "edited", {"form": FORM, "weights": dict(DEFAULT_WEIGHTS, sbi=0.1)})
+        with pytest.raises(VigilError, match="re-run vigil forgery-eval --fit") as err:
+            active_weights(ws)
+        assert "\n" not in str(err.value)
+        fstore.add_model(ws, "fusion", "old", {"weights": {"sbi": 1.0, "_scale": 1.0, "_bias": 0.0}})
+        with pytest.raises(VigilError, match="fitted for fusion None"):
+            active_weights(ws)
+        ws.flush()
+    rows = sqlite3.connect(tmp_path / "a.db").execute(
+        "select version, active, json_extract(params_json, '$.n_real') from forgery_models order by id").fetchall()
+    assert [r[1] for r in rows] == [0, 0, 0, 1] and rows[0][2] == 6  # history kept, one active
+    assert not list(tmp_path.glob("**/*.json"))
