@@ -245,6 +245,7 @@ def cmd_forgery_eval(args: argparse.Namespace) -> int:
     if "fit" in report:
         f = report["fit"]
         print(f"leave-one-group-out cross-validated {fig(f['cv'])}")
+        print(f"leave-pair-of-groups-out cross-validated {fig(f['cv_pairs'])}")
         print(f"fitted fusion {f['version']} now active in {f['saved']}: {f['weights']}")
     return 0
 

@@ -12,8 +12,9 @@ The report gives, with the numbers of real and fake videos:
   interval, and the same AUC and interval for every cue alone (over the videos it scored);
 * with ``refit``: leave-one-group-out cross-validated AUC (with its interval) of the constrained
   fusion fit (:func:`app.core.forensics.cues.fusion.fit`): every group's videos are scored by
-  weights fitted on the other groups only. Then the weights fitted on all the videos are recorded
-  as the workspace's active fusion (with the cross-validated AUC beside them); the in-sample AUC of
+  weights fitted on the other groups only; and the leave-pair-out AUC (:func:`leave_pair_out`),
+  free of the pooled scores' bias against weak models. Then the weights fitted on all the videos
+  are recorded as the workspace's active fusion (with the cross-validated AUC beside them); the in-sample AUC of
   those weights flatters them and is not reported as their accuracy.
 
 Groups come from a CSV of ``path,group`` (``groups``; a path matches a video by its full path or its
@@ -22,7 +23,8 @@ file name; ``#`` lines are comments); a video it does not list is a group of its
 
 The bootstrap resamples groups, not videos (a cluster bootstrap), so correlated clips move
 together; scipy's ``stats.bootstrap`` resamples single observations only, hence the few lines here.
-The interval is the 2.5-97.5 percentile of the resampled AUCs (resamples lacking a class skipped).
+The interval is the 2.5-97.5 percentile of the resampled AUCs (resamples lacking a class skipped),
+computed from the real-fake pair outcomes, so no model is refitted inside the bootstrap.
 """
 
 from __future__ import annotations
@@ -100,25 +102,39 @@ def _eer(y: np.ndarray, s: np.ndarray) -> float:
     return float((fpr[k] + 1 - tpr[k]) / 2)
 
 
+def pair_matrix(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(C, reals, fakes)``: ``C[i, j]`` is 1 where fake ``fakes[j]`` outscores real ``reals[i]``,
+    0.5 on a tie, else 0 (finite scores only); its mean is the AUC."""
+    ok = np.isfinite(s)
+    reals, fakes = np.flatnonzero(ok & (y == 0)), np.flatnonzero(ok & (y == 1))
+    d = s[fakes][None, :] - s[reals][:, None]
+    return (d > 0) + 0.5 * (d == 0), reals, fakes
+
+
+def pair_interval(c: np.ndarray, g_real: np.ndarray, g_fake: np.ndarray, n_boot: int = N_BOOT,
+                  seed: int = 0) -> tuple[float, float]:
+    """95% percentile interval of the mean of pair outcomes ``c`` (reals x fakes) under a bootstrap
+    over groups: each resample draws the groups with replacement and weighs every pair by how
+    often its two videos' groups were drawn (see module doc)."""
+    names, inv = np.unique(np.r_[g_real, g_fake], return_inverse=True)
+    if c.size == 0 or len(names) < 2:
+        return float("nan"), float("nan")
+    counts = np.random.default_rng(seed).multinomial(len(names), np.full(len(names), 1 / len(names)), n_boot)
+    m_r, m_f = counts[:, inv[:len(g_real)]], counts[:, inv[len(g_real):]]
+    den = m_r.sum(1) * m_f.sum(1)
+    keep = den > 0
+    if keep.sum() < n_boot // 2:
+        return float("nan"), float("nan")
+    vals = np.einsum("br,rf,bf->b", m_r[keep], c, m_f[keep]) / den[keep]
+    lo, hi = np.percentile(vals, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
 def bootstrap_auc(y: np.ndarray, s: np.ndarray, groups: np.ndarray, n_boot: int = N_BOOT,
                   seed: int = 0) -> tuple[float, float]:
     """95% percentile interval of the AUC under a bootstrap over groups (see module doc)."""
-    ok = np.isfinite(s)
-    y, s, groups = y[ok], s[ok], groups[ok]
-    names = np.unique(groups)
-    if len(np.unique(y)) < 2 or len(names) < 2:
-        return float("nan"), float("nan")
-    members = [np.flatnonzero(groups == g) for g in names]
-    rng = np.random.default_rng(seed)
-    vals = []
-    for _ in range(n_boot):
-        idx = np.concatenate([members[i] for i in rng.integers(0, len(names), len(names))])
-        if len(np.unique(y[idx])) == 2:
-            vals.append(auc(y[idx], s[idx]))
-    if len(vals) < n_boot // 2:
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(vals, [2.5, 97.5])
-    return float(lo), float(hi)
+    c, reals, fakes = pair_matrix(y, s)
+    return pair_interval(c, groups[reals], groups[fakes], n_boot, seed)
 
 
 def _figure(y: np.ndarray, s: np.ndarray, groups: np.ndarray, seed: int) -> dict[str, Any]:
@@ -200,14 +216,48 @@ def cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndar
     return out
 
 
+def leave_pair_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pair outcomes (as :func:`pair_matrix`) where every real-fake pair is scored by weights fitted
+    without the groups of either video (leave-pair-out, Airola et al. 2011).
+
+    Pooled leave-one-group-out scores come from different fits: holding out a group of fakes
+    lowers the fitted prior of exactly those videos, which drags a weak model's pooled AUC below
+    chance. Scoring both videos of a pair with one fit removes that bias. One fit per pair of groups.
+    """
+    c, reals, fakes = pair_matrix(y, np.zeros(len(y)))
+    fits: dict[frozenset[str], dict[str, float] | None] = {}
+    for a, i in enumerate(reals):
+        for b, j in enumerate(fakes):
+            out = frozenset((groups[i], groups[j]))
+            if out not in fits:
+                train = ~np.isin(groups, list(out))
+                fits[out] = fit(x[train], y[train], names=CUE_KEYS) if len(np.unique(y[train])) == 2 else None
+            w = fits[out]
+            if w is None:
+                c[a, b] = np.nan
+                continue
+            p_i, p_j = (combine(dict(zip(CUE_KEYS, x[k])), w)[0] for k in (i, j))
+            c[a, b] = 1.0 if p_j > p_i else 0.5 if p_j == p_i else 0.0
+    return c, reals, fakes
+
+
+def _pair_figure(c: np.ndarray, g_real: np.ndarray, g_fake: np.ndarray, seed: int) -> dict[str, Any]:
+    ok = np.isfinite(c)
+    lo, hi = pair_interval(np.where(ok, c, 0.5), g_real, g_fake, seed=seed)
+    return {"auc": _r(float(c[ok].mean()) if ok.any() else float("nan")), "ci95": [_r(lo), _r(hi)],
+            "n_real": int(len(g_real)), "n_fake": int(len(g_fake)), "pairs": int(ok.sum())}
+
+
 def _fit(ws: Workspace, x: np.ndarray, y: np.ndarray, g: np.ndarray, seed: int) -> dict[str, Any]:
-    cv = _figure(y, cross_validated(x, y, g), g, seed)
+    cv = dict(_figure(y, cross_validated(x, y, g), g, seed), method="leave-one-group-out")
+    c, reals, fakes = leave_pair_out(x, y, g)
+    lpo = dict(_pair_figure(c, g[reals], g[fakes], seed), method="leave-pair-of-groups-out")
     weights = fit(x, y, names=CUE_KEYS)
     version = save_fusion(ws, weights, "fitted on the evaluation videos; its accuracy is the cross-validated AUC",
                           n_real=int((y == 0).sum()), n_fake=int((y == 1).sum()), n_groups=int(len(np.unique(g))),
-                          cv_auc=cv["auc"], cv_ci95=cv["ci95"])
-    return {"version": version, "weights": {k: round(v, 4) for k, v in weights.items()},
-            "cv": dict(cv, method="leave-one-group-out"), "saved": str(ws.path)}
+                          cv=cv, cv_pairs=lpo)
+    return {"version": version, "weights": {k: round(v, 4) for k, v in weights.items()}, "cv": cv,
+            "cv_pairs": lpo, "saved": str(ws.path)}
 
 
 def _plot(y: np.ndarray, s: np.ndarray, out: Path, value: float) -> None:

@@ -9,7 +9,7 @@ stores the CNN's probability (``px_sbi``) on every few frames; this cue takes th
 
 Validity: the shipped weights were trained on a handful of identities (see
 ``models/cards/sbi_blendnet.md``); on the development set's 29 real and 8 scored fake videos the
-cue's AUC is 0.76 [0.60, 0.94] (``models/cards/forgery_fusion.md``). ``vigil train-forgery``
+cue's AUC is 0.76 [0.59, 0.93] (``models/cards/forgery_fusion.md``). ``vigil train-forgery``
 retrains them on an institution's own recordings and ``vigil forgery-eval --fit`` re-weighs the cue
 on its labelled videos.
 """
