@@ -232,7 +232,11 @@ def cmd_forgery_eval(args: argparse.Namespace) -> int:
         return 0
 
     def fig(f: dict) -> str:
-        return f"AUC {f['auc']} [95% CI {f['ci95'][0]}-{f['ci95'][1]}] (n {f['n_real']} real / {f['n_fake']} fake)"
+        n = f"(n {f['n_real']} real / {f['n_fake']} fake)"
+        if f["auc"] is None:
+            return f"AUC not measurable {n}"
+        ci = "no interval" if f["ci95"][0] is None else f"95% CI {f['ci95'][0]}-{f['ci95'][1]}"
+        return f"AUC {f['auc']} [{ci}] {n}"
 
     print(f"{report['n_real']} real, {report['n_fake']} fake videos in {report['n_groups']} groups: "
           f"{fig(report)}, EER {report['eer']}")
