@@ -294,25 +294,40 @@ def cmd_forgery_eval(args: argparse.Namespace) -> int:
     """Measure the forgery indicator on labelled real and fake videos (and optionally re-fit it)."""
     from app.services.forgery_eval import evaluate
 
-    with _Progress() as progress:
-        report = evaluate(args.real, args.fake, args.plot, args.fit, progress.reporter("videos", "videos"))
+    with _workspace(args) as ws, _Progress() as progress:
+        report = evaluate(args.real, args.fake, args.plot, args.fit, progress.reporter("videos", "videos"),
+                          workspace=ws, cache=args.cache, groups=args.groups)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
         return 0
-    print(f"{report['n_real']} real, {report['n_fake']} fake videos: ROC AUC {report['auc']}, EER {report['eer']}")
-    print("per cue AUC: " + ", ".join(f"{k} {v}" for k, v in report["cues"].items()))
+
+    def fig(f: dict) -> str:
+        n = f"(n {f['n_real']} real / {f['n_fake']} fake)"
+        if f["auc"] is None:
+            return f"AUC not measurable {n}"
+        ci = "no interval" if f["ci95"][0] is None else f"95% CI {f['ci95'][0]}-{f['ci95'][1]}"
+        return f"AUC {f['auc']} [{ci}] {n}"
+
+    print(f"{report['n_real']} real, {report['n_fake']} fake videos in {report['n_groups']} groups: "
+          f"{fig(report)}, EER {report['eer']}")
+    for c, f in report["cues"].items():
+        print(f"  cue {c:9} {fig(f)}")
     for v in report["videos"]:
         print(f"  {v['label']:4}  {v['score'] if v['score'] is not None else '-':>6}  {v['path']}"
+              + (f"  (carried by {v['carried_by']})" if v.get("carried_by") else "")
               + (f"  ({v['error']})" if v.get("error") else ""))
     if "fit" in report:
-        print(f"fitted fusion saved as {report['fit']['version']}: {report['fit']['weights']}")
+        f = report["fit"]
+        print(f"leave-one-group-out cross-validated {fig(f['cv'])}")
+        print(f"leave-pair-of-groups-out cross-validated {fig(f['cv_pairs'])}")
+        print(f"fitted fusion {f['version']} now active in {f['saved']}: {f['weights']}")
     return 0
 
 
 def cmd_train_forgery(args: argparse.Namespace) -> int:
     """Train the blending-boundary CNN on real faces (self-blended images) and optionally use it."""
-    from app.core.analysers.forensics import activate_blend_model
     from app.core.forensics.sbi.train import train
+    from app.services.forgery import activate_blend_model
 
     missing = [p for p in args.real if not Path(p).exists()]
     if missing:
@@ -335,7 +350,8 @@ def cmd_train_forgery(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise VigilError(str(exc)) from exc
     if args.activate:
-        report["activated"] = str(activate_blend_model(out, report))
+        with _workspace(args) as ws:
+            report["activated"] = activate_blend_model(ws, str(out), report)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
@@ -344,7 +360,7 @@ def cmd_train_forgery(args: argparse.Namespace) -> int:
           f"validated on {report['n_val']} faces (ROC AUC {val.get('auc', float('nan')):.3f} against self-blends)")
     print(f"sha256 {report['sha256']}")
     if args.activate:
-        print(f"active: later analyses use it ({report['activated']})")
+        print(f"active: later analyses in {args.workspace or default_workspace()} use it ({report['activated']})")
     else:
         print("not active: run again with --activate to use it in analyses")
     return 0
@@ -468,7 +484,14 @@ def build_parser() -> argparse.ArgumentParser:
     fe.add_argument("--fake", required=True, metavar="DIR")
     fe.add_argument("--json", action="store_true")
     fe.add_argument("--plot", metavar="ROC.png", help="write the ROC curve")
-    fe.add_argument("--fit", action="store_true", help="re-fit the fusion weights on these videos and use them from now on")
+    fe.add_argument("--fit", action="store_true",
+                    help="cross-validate a fitted fusion (leave one group out), then fit it on all these videos and "
+                         "make it the workspace's active fusion")
+    fe.add_argument("--groups", metavar="CSV", help="path,group rows: correlated videos kept in one group "
+                    "(default: one group per file)")
+    fe.add_argument("--cache", metavar="DB", help="analysis workspace to keep and reuse between evaluations "
+                    "(default: a temporary one)")
+    ws(fe)
     fe.set_defaults(func=cmd_forgery_eval)
 
     tf = sub.add_parser("train-forgery", help="train the blending-boundary detector on your own real face media")
@@ -482,7 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
                     help="file names kept out of training for validation (default: about a fifth)")
     tf.add_argument("--xray", type=float, default=0.0, metavar="SHARE",
                     help="share of pseudo-fakes blended from another file's face (Face X-ray) instead of self-blends")
-    tf.add_argument("--activate", action="store_true", help="use the trained weights in later analyses")
+    tf.add_argument("--activate", action="store_true", help="use the trained weights in later analyses of the workspace")
+    ws(tf)
     tf.add_argument("--json", action="store_true")
     tf.set_defaults(func=cmd_train_forgery)
 

@@ -21,7 +21,7 @@ from app.core.forensics.pixels import measure, native_patch
 from app.core.pipeline import PipelineConfig
 from app.services.session import analyze_media
 from app.store.workspace import Workspace
-from tests._tamper import first_face, paste_face, recompress_face, tamper_video
+from tests._tamper import recompress_face, tamper_video
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -37,10 +37,8 @@ def _analyse(video: Path, ws_path: Path) -> tuple[dict, sqlite3.Connection]:
 def clips(tmp_path_factory: pytest.TempPathFactory, pyfeat_media: Path) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("tamper")
     src = pyfeat_media / "single_face.mp4"
-    donor = first_face(pyfeat_media / "face_noface.mov")
     return {"source": tamper_video(src, d / "source.mp4", lambda img, pts: img),
-            "recompressed": tamper_video(src, d / "recompressed.mp4", recompress_face(40)),
-            "pasted": tamper_video(src, d / "pasted.mp4", paste_face(*donor))}
+            "recompressed": tamper_video(src, d / "recompressed.mp4", recompress_face(40))}
 
 
 @pytest.fixture(scope="module")
@@ -75,15 +73,6 @@ def test_recompressed_face_scores_higher_on_the_frequency_cue(results: dict) -> 
     assert frames and all(f % PipelineConfig().pixel_stride == 0 for f in frames)
     # per-frame columns carry the window score
     assert con.execute("select max(fg_freq) from frames").fetchone()[0] == pytest.approx(bad["cues"]["freq"], abs=0.05)
-
-
-def test_pasted_face_scores_higher_on_the_blending_cue(results: dict) -> None:
-    _, src = results["source"]
-    _, bad = results["pasted"]
-    p_src = src.execute("select avg(px_sbi) from frames").fetchone()[0]
-    p_bad = bad.execute("select avg(px_sbi) from frames").fetchone()[0]
-    print(f"\nblending CNN mean probability: source {p_src:.3f} vs pasted {p_bad:.3f}", file=sys.stderr)
-    assert p_bad > p_src
 
 
 def test_blocking_and_blur_measures_on_a_still(pyfeat_media: Path) -> None:
@@ -122,8 +111,9 @@ def test_train_forgery_trains_activates_and_analyses_use_it(pyfeat_media: Path, 
         (real / name).symlink_to(pyfeat_media / name)
     out = tmp_path / "models" / "mine.pt"
     data = tmp_path / "data"
+    ws = tmp_path / "w.db"
     proc = _vigil("train-forgery", "--real", real, "--out", out, "--epochs", "1", "--every", "12",
-                  "--holdout", "0-f1-su-ph.jpg", "--activate", "--json", data=data)
+                  "--holdout", "0-f1-su-ph.jpg", "--activate", "--workspace", ws, "--json", data=data)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     report = json.loads(proc.stdout)
@@ -131,18 +121,26 @@ def test_train_forgery_trains_activates_and_analyses_use_it(pyfeat_media: Path, 
     import hashlib
 
     assert hashlib.sha256(out.read_bytes()).hexdigest() == report["sha256"]
-    record = json.loads((data / "forgery" / "blendnet_active.json").read_text())
-    assert record["sha256"] == report["sha256"] and Path(record["weights"]).is_file()
-    # an analysis now runs with the institution's model and records it
-    ws = tmp_path / "w.db"
+    # the workspace records the active model (not a file in the user folder)
+    sha, params_json = sqlite3.connect(ws).execute(
+        "select sha256, params_json from forgery_models where kind = 'blend' and active = 1").fetchone()
+    record = json.loads(params_json)
+    assert sha == report["sha256"] and Path(record["weights"]).is_file()
+    assert not list((data / "forgery").glob("*.json"))
+    # an analysis in that workspace now runs with the institution's model and records it
     proc = _vigil("analyze", pyfeat_media / "single_face.mp4", "--workspace", ws, "--no-voice", data=data)
     assert proc.returncode == 0, proc.stderr
     params = json.loads(sqlite3.connect(ws).execute("select params_json from runs").fetchone()[0])
     assert params["blend_model_sha256"] == report["sha256"]
+    # another workspace on the same machine keeps the shipped model
+    other = tmp_path / "w2.db"
+    proc = _vigil("analyze", pyfeat_media / "single_face.mp4", "--workspace", other, "--no-voice", data=data)
+    assert proc.returncode == 0, proc.stderr
+    params = json.loads(sqlite3.connect(other).execute("select params_json from runs").fetchone()[0])
+    assert "blend_model_sha256" not in params
     # a tampered activated file is refused with a clear message, not used
     Path(record["weights"]).write_bytes(b"not a model")
-    proc = _vigil("analyze", pyfeat_media / "single_face.mp4", "--workspace", tmp_path / "w2.db", "--no-voice",
-                  data=data)
+    proc = _vigil("analyze", pyfeat_media / "face_noface.mov", "--workspace", ws, "--no-voice", data=data)
     assert proc.returncode == 2 and "sha256" in proc.stderr and "Traceback" not in proc.stderr
 
 

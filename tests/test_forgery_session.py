@@ -61,6 +61,7 @@ def test_forgery_eval_reports_auc_per_video_and_per_cue(tmp_path: Path, single_f
                                                         interview_clip: Path) -> None:
     import os
     import shutil
+    import sqlite3
     import subprocess
     import sys
 
@@ -69,17 +70,27 @@ def test_forgery_eval_reports_auc_per_video_and_per_cue(tmp_path: Path, single_f
         for c in clips:
             shutil.copy(c, tmp_path / d / c.name)
     env = dict(os.environ, VIGIL_DATA_DIR=str(tmp_path / "data"))
+    target, cache = tmp_path / "target.db", tmp_path / "cache.db"
     cmd = [sys.executable, "-m", "app", "forgery-eval", "--real", str(tmp_path / "real"), "--fake",
-           str(tmp_path / "fake"), "--json", "--plot", str(tmp_path / "roc.png")]
+           str(tmp_path / "fake"), "--workspace", str(target), "--cache", str(cache), "--json",
+           "--plot", str(tmp_path / "roc.png")]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     assert p.returncode == 0, p.stderr
     report = json.loads(p.stdout)
     assert {v["label"] for v in report["videos"]} == {"real", "fake"} and len(report["videos"]) == 3
-    fake = next(v["score"] for v in report["videos"] if v["label"] == "fake")
-    assert all(v["score"] < fake for v in report["videos"] if v["label"] == "real")
-    assert report["auc"] == 1.0
+    fake = next(v for v in report["videos"] if v["label"] == "fake")
+    assert all(v["score"] < fake["score"] for v in report["videos"] if v["label"] == "real")
+    assert fake["carried_by"] in ("avsync", "integrity")  # the loop and the foreign dialogue carry it
+    assert report["auc"] == 1.0 and (report["n_real"], report["n_fake"]) == (2, 1)
+    assert report["n_groups"] == 3  # one group per file by default
     assert set(report["cues"]) == {"temporal", "blink", "headpose", "avsync", "sbi", "freq", "integrity"}
     assert (tmp_path / "roc.png").stat().st_size > 1000
-    p = subprocess.run(cmd[:-3] + ["--fit"], capture_output=True, text=True, env=env, timeout=600)
+    # the cache is kept: a second evaluation reuses its face pass (no new run) and scores the same
+    p = subprocess.run(cmd[:-2], capture_output=True, text=True, env=env, timeout=600)
+    assert p.returncode == 0, p.stderr
+    again = json.loads(p.stdout)
+    assert [v["score"] for v in again["videos"]] == [v["score"] for v in report["videos"]]
+    assert sqlite3.connect(cache).execute("select count(*) from runs").fetchone()[0] == 3
+    p = subprocess.run(cmd[:-2] + ["--fit"], capture_output=True, text=True, env=env, timeout=600)
     assert p.returncode == 2 and "too few videos" in p.stderr and "Traceback" not in p.stderr
-    assert not (tmp_path / "data" / "fusion" / "active.json").exists()
+    assert sqlite3.connect(target).execute("select count(*) from forgery_models").fetchone()[0] == 0

@@ -436,6 +436,8 @@ def test_forgery_and_voice_evidence_read_as_sentences(qtbot, opened):
             for template, values in et.forgery_sentences(cue, entry["evidence"]):
                 shown = template.format(**{k: "\0" if isinstance(v, list) else v for k, v in values.items()})
                 assert all(" ".join(part.split()) in text for part in shown.split("\0")), (lang, shown)
+        carried = et.fusion_sentence(res["forgery"], i18n.cue_label)  # which cue carries the score
+        assert carried is not None and " ".join(carried[0].format(**carried[1]).split()) in text, lang
         reason = next(t for u in res["utterances"] if u["is_applicant"] for t in u["evidence"]["top_cues"])
         assert " ".join(et.voice_sentence(reason).split()) in text
     i18n.set_language("en")

@@ -135,6 +135,14 @@ def test_explain_at_a_time_inside_an_applicant_utterance(opened):
         assert f["evidence_times"][0] == pytest.approx(win[0]["start_s"], abs=0.05)
         assert f["evidence_times"][-1] < win[0]["end_s"] <= f["evidence_times"][-1] + 0.1
         assert {c["weight"] for c in f["cues"].values()} - {None}
+        # the explanation is true to the fusion: prior plus what each cue adds gives the probability,
+        # and the cue named as carrying it is the one adding the most
+        adds = {k: c["contribution"] for k, c in f["cues"].items() if c["contribution"] is not None}
+        if f["integrity"] is not None and f["integrity"]["contribution"] is not None:
+            adds["integrity"] = f["integrity"]["contribution"]
+        z = math.log(f["prior"] / (1 - f["prior"])) + sum(adds.values())
+        assert f["probability"] == pytest.approx(1 / (1 + math.exp(-z)), abs=1e-3)
+        assert f["carried_by"] == (max(adds, key=adds.get) if max(adds.values(), default=0) > 0 else None)
     feats = e["features_vs_baseline"]
     assert feats and len(feats) <= 8 and all(f["plain"] for f in feats)
     assert [abs(f["z"]) for f in feats] == sorted((abs(f["z"]) for f in feats), reverse=True)

@@ -47,6 +47,8 @@ class PipelineConfig:
     analysers: tuple[str, ...] = DEFAULT_ANALYSERS
     keep_mesh: bool = True
     quality: QualityGate = field(default_factory=QualityGate)
+    blend_weights: str | None = None  # an activated institution-trained blending CNN (None: shipped)
+    blend_sha256: str | None = None
 
     def params(self) -> dict[str, object]:
         """JSON-able parameters for the run record."""
@@ -59,12 +61,9 @@ class PipelineConfig:
 
     def _blend_model(self) -> dict[str, object]:
         """An institution-trained blending model in use (``vigil train-forgery --activate``)."""
-        if "forensics" not in self.analysers:
+        if "forensics" not in self.analysers or not self.blend_weights:
             return {}
-        from app.core.analysers.forensics import active_blend_weights
-
-        active = active_blend_weights()
-        return {"blend_model_sha256": active[1]} if active else {}
+        return {"blend_model_sha256": self.blend_sha256}
 
     def model_names(self) -> list[str]:
         """Models this configuration uses (for the run's provenance record)."""
@@ -158,7 +157,8 @@ def run(
         see every packet and frame the pass decodes, e.g. the capture-integrity scan.
     """
     tracker = tracker or FaceTracker()
-    analysers = build(config.analysers, cnn_stride=config.cnn_stride)
+    analysers = build(config.analysers, cnn_stride=config.cnn_stride, blend_weights=config.blend_weights,
+                      blend_sha256=config.blend_sha256)
     own = landmarker is None
     lm = landmarker or FaceLandmarker(max_faces=config.max_faces)
     warm = max(0, start - WARMUP_FRAMES * config.stride)

@@ -140,6 +140,17 @@ def _integrity_part(ws: Workspace, media_id: int | None, weights: dict[str, Any]
     return {"score": rep.get("score"), "weight": weights.get("integrity"), "findings": findings}
 
 
+def _carrier(contributions: dict[str, float], weights: dict[str, Any]) -> dict[str, Any]:
+    """Which cue carries the shown window's fused probability, and the probability with no cue
+    finding anything (the fusion's prior); empty for runs fused by the former weighted-mean rule,
+    whose contributions cannot be read this way."""
+    from app.core.forensics.cues.fusion import carrier
+
+    if "_bias" not in weights or "_scale" in weights:
+        return {}
+    return {"carried_by": carrier(contributions), "prior": round(1.0 / (1.0 + math.exp(-float(weights["_bias"]))), 4)}
+
+
 def _forgery_part(ws: Workspace, run_id: int, t0: float, t1: float | None,
                   media_id: int | None = None) -> dict[str, Any]:
     """Fused probability, each cue's score, weight and evidence, the frames to look at, and the
@@ -174,6 +185,9 @@ def _forgery_part(ws: Workspace, run_id: int, t0: float, t1: float | None,
     frames = _window_frames(ws, run_id, shown)
     out["evidence_window"] = [shown["start_s"], shown["end_s"]]
     ref = json.loads(shown["cues_json"] or "{}")
+    out.update(_carrier(ref.get("contributions") or {}, weights))
+    if out["integrity"] is not None:
+        out["integrity"]["contribution"] = (ref.get("contributions") or {}).get("integrity")
     for name in CUE_NAMES:
         c = (ref.get("cues") or {}).get(name)
         if c is None and name not in per_cue:
@@ -275,7 +289,9 @@ def explain(ws: Workspace, case_id: int, t0: float, t1: float | None = None) -> 
         ``expression``: ``dominant`` and ``probs`` (mean over usable frames), or None;
         ``top_aus``: up to 5 of {``au``, ``name`` (FACS), ``value``, ``mean_session``};
         ``forgery``: ``probability`` (the window's, or the mean over the interval's windows),
-        ``insufficient``, ``cues`` {cue: ``score``, ``weight``, ``evidence``, ``contribution``},
+        ``insufficient``, ``cues`` {cue: ``score``, ``weight``, ``evidence``, ``contribution`` (log-odds
+        the cue adds to the shown window's probability)}, ``carried_by`` (the cue adding the most, None
+        when no cue finds anything) and ``prior`` (the probability then),
         ``evidence_frames`` (frame numbers to look at) and ``evidence_times`` (their seconds),
         ``evidence_window`` ([start, end] of the window whose evidence is shown: over an interval
         the most suspicious one, while cue scores are means over the interval's windows),

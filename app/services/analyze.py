@@ -78,7 +78,9 @@ def analyze_video(
     Raises ``KeyboardInterrupt`` after marking the run interrupted (what was committed stays), and
     :class:`~app.core.errors.VigilError` for bad input.
     """
-    config = config or pipeline.PipelineConfig()
+    from app.services.forgery import with_blend_model
+
+    config = with_blend_model(ws, config or pipeline.PipelineConfig())
     reg = reg or register(ws, path, case_name, config.model_names())
     info, case_id = reg.info, reg.case_id
     params = config.params()

@@ -5,7 +5,8 @@ audio energy, in chunks of two minutes so memory stays flat. The applicant's fac
 scored. Each frame gets the fused probability of the window it falls in (``forgery``) and each
 cue's window score (``fg_*``); frames whose windows lack evidence stay empty. The session result
 and every window's cue evidence are stored too. See :mod:`app.core.forensics.cues` for the cues and
-their validity limits: the default fusion weights are uncalibrated priors.
+their validity limits, and :mod:`app.core.forensics.cues.fusion` for the monotone fusion: its default
+weights are priors; a workspace may hold fitted ones (:func:`active_weights`).
 """
 
 from __future__ import annotations
@@ -127,6 +128,63 @@ def forgery_pass(ws: Workspace, run_id: int, path: str, integrity: float | None 
     fstore.write_session(ws, run_id, face, result["probability"], integrity, result, w)
     ws.flush()
     return result
+
+
+def active_weights(ws: Workspace) -> dict[str, float] | None:
+    """The workspace's active fitted fusion weights (``vigil forgery-eval --fit``), or None: the
+    documented defaults apply. Weights that break the fusion's constraints are refused."""
+    from app.core.errors import VigilError
+    from app.core.forensics.cues.fusion import FORM, check_weights
+
+    model = fstore.active_model(ws, "fusion")
+    if model is None:
+        return None
+    params = model["params"]
+    try:
+        if params.get("form") != FORM:
+            raise ValueError(f"it was fitted for fusion {params.get('form')!r}, this Vigil fuses with {FORM!r}")
+        check_weights(params["weights"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VigilError(f"fusion model {model['version']} in {ws.path} cannot be used ({exc}); "
+                         "re-run vigil forgery-eval --fit") from exc
+    return dict(params["weights"])
+
+
+def save_fusion(ws: Workspace, weights: dict[str, float], note: str, **facts: Any) -> str:
+    """Record fitted fusion ``weights`` as the workspace's active fusion; returns its version."""
+    from datetime import UTC, datetime
+
+    from app.core.forensics.cues.fusion import FORM, check_weights
+
+    check_weights(weights)
+    version = f"fusion-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}"
+    fstore.add_model(ws, "fusion", version, {"form": FORM, "weights": weights, **facts}, note=note)
+    return version
+
+
+def activate_blend_model(ws: Workspace, weights: str, report: dict[str, Any]) -> str:
+    """Make ``weights`` (from ``vigil train-forgery``) the workspace's blending CNN; returns where
+    the installed copy lies."""
+    from app.core.analysers.forensics import install_blend_weights
+
+    dst, digest = install_blend_weights(weights)
+    record = {"weights": str(dst), "trained_from": report.get("train_files"), "validated_on": report.get("val_files"),
+              "val": report.get("val"), "source": str(weights)}
+    fstore.add_model(ws, "blend", f"blendnet-{digest[:12]}", record, sha256=digest)
+    return str(dst)
+
+
+def with_blend_model(ws: Workspace, config: Any) -> Any:
+    """``config`` (a PipelineConfig) with the workspace's active blending CNN, unless it names one."""
+    import dataclasses
+
+    from app.core.analysers.forensics import verified_blend_weights
+
+    model = fstore.active_model(ws, "blend")
+    if model is None or config.blend_weights or "forensics" not in config.analysers:
+        return config
+    path = verified_blend_weights(model["params"]["weights"], model["sha256"])  # refused before a run starts
+    return dataclasses.replace(config, blend_weights=str(path), blend_sha256=model["sha256"])
 
 
 def _write_chunk(ws: Workspace, run_id: int, face: int, rows: list[dict[str, Any]], series: FaceSeries,

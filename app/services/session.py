@@ -102,15 +102,14 @@ def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: di
     stored = fstore.sessions(ws, ares.run_id)
     if stored:
         return json.loads(stored[0]["cues_json"])
-    from app.services.forgery_eval import active_weights
-
+    from app.services.forgery import active_weights
     from app.store import voice as vstore
 
     score = integrity.get("score") if integrity else None
     speech = None
     if vres is not None and vres.utterances:
         speech = [(u["start_s"], u["end_s"]) for u in vstore.utterances(ws, vres.run_id) if u["is_applicant"]]
-    return forgery_pass(ws, ares.run_id, str(path), score, active_weights(), speech, cancel)
+    return forgery_pass(ws, ares.run_id, str(path), score, active_weights(ws), speech, cancel)
 
 
 def media_integrity(ws: Workspace, reg: Registered) -> dict:

@@ -48,3 +48,31 @@ def write_session(ws: Workspace, run_id: int, face: int, probability: float | No
 def sessions(ws: Workspace, run_id: int) -> list[dict[str, Any]]:
     """Session results of a run, one per face."""
     return list(ws.db.query("select * from forgery_sessions where run_id = ? order by face", [run_id]))
+
+
+def add_model(ws: Workspace, kind: str, version: str, params: dict[str, Any], sha256: str | None = None,
+              note: str = "") -> int:
+    """Record a forgery model of ``kind`` (``"fusion"`` or ``"blend"``) and make it the active one.
+
+    Earlier models of the kind stay in the table (inactive), so what scored an old run is known.
+    """
+    from datetime import UTC, datetime
+
+    row = {"kind": kind, "version": version, "params_json": json.dumps(params, default=str), "sha256": sha256,
+           "note": note, "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "active": 1}
+
+    def _write(db: sqlite_utils.Database) -> int:
+        with db.atomic():
+            db.execute("update forgery_models set active = 0 where kind = ?", [kind])
+            return int(db["forgery_models"].insert(row).last_pk)
+
+    return ws.write(_write)
+
+
+def active_model(ws: Workspace, kind: str) -> dict[str, Any] | None:
+    """The active model of ``kind`` (its row, ``params`` parsed), or None: the shipped defaults apply."""
+    row = next(iter(ws.db.query("select * from forgery_models where kind = ? and active = 1 order by id desc limit 1",
+                                [kind])), None)
+    if row is None:
+        return None
+    return dict(row, params=json.loads(row["params_json"]))

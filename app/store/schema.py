@@ -170,5 +170,19 @@ def _v7(db: sqlite_utils.Database) -> None:
     db["utterances"].add_column("arousal_level", float)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7]
+def _v8(db: sqlite_utils.Database) -> None:
+    """Forgery models in use: fitted fusion weights and activated blending CNNs, one active per kind.
+
+    Before this, ``active.json`` files in the user folder chose them, so two machines analysing the
+    same workspace could score it differently; those files are no longer read.
+    """
+    db["forgery_models"].create(
+        {"id": int, "kind": str, "version": str, "params_json": str, "sha256": str, "note": str,
+         "created_at": str, "active": int},
+        pk="id", not_null={"kind", "version", "params_json", "created_at", "active"}, defaults={"active": 0},
+    )
+    db["forgery_models"].create_index(["kind", "active"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
 SCHEMA_VERSION = len(MIGRATIONS)

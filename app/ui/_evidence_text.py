@@ -346,6 +346,22 @@ def forgery_sentences(cue: str, ev: Any) -> list[Sentence]:
     return out
 
 
+def fusion_sentence(forgery: dict[str, Any], label: Callable[[str], str]) -> Sentence | None:
+    """What carries the fused probability (``carried_by`` / ``prior`` of the explanation): the cue
+    adding the most log-odds, or, when no cue finds anything, the prior. ``label`` names a cue.
+    None for runs fused by the former rule (no ``prior``)."""
+    if forgery.get("prior") is None or forgery.get("probability") is None:
+        return None
+    name = forgery.get("carried_by")
+    if not name:
+        return (tr(N_("No cue finds anything here: the probability is the fusion's prior of {prior}%.")),
+                {"prior": pct(_f(forgery["prior"]))})
+    add = _f(((forgery.get("cues") or {}).get(name) or {}).get("contribution"))
+    return (tr(N_("Carried by {cue}: it adds {add} to the log-odds of forgery; "
+                  "cues that find nothing neither add nor subtract.")),
+            {"cue": label(str(name)), "add": fixed(add, 2)})
+
+
 # -- the voice-risk table ---------------------------------------------------------------------------
 #: Plain labels of the risk model's word cues (app.core.voice.scoring.RISK_CUES), used in the sentences.
 CUE_TEXT = {

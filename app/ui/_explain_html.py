@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from app.ui import i18n
-from app.ui._evidence_text import NOTHING, forgery_sentences, no_cue_sentence, voice_sentence
+from app.ui._evidence_text import NOTHING, forgery_sentences, fusion_sentence, no_cue_sentence, voice_sentence
 from app.ui._integrity_text import FLAG, At, check_label, finding_sentences, ordered
 from app.ui.i18n import N_, tr
 
@@ -184,15 +184,18 @@ def _forgery(f: dict[str, Any], q: dict[str, Any], c: dict[str, str]) -> str:
     else:
         msg = tr("Forgery probability: {0} (0–100%)").format(_pct(p))
         out.append(_p(f"<b>{html.escape(msg)}</b>"))
+        carried = fusion_sentence(f, i18n.cue_label)
+        if carried is not None:
+            out.append(_p(_sentence(carried[0], carried[1], {}, c)))
     if f.get("session_probability") is not None:
         whole = tr("Whole interview: {0}").format(_pct(f["session_probability"]))
         out.append(_p(html.escape(whole), f'color:{c["muted"]};'))
     cues = f.get("cues") or {}
     times = {int(k): v for k, v in (f.get("frame_times") or {}).items()}
     if cues:
-        def order(kv: tuple[str, Any]) -> tuple[float, float]:  # most suspicious first, then by weight
+        def order(kv: tuple[str, Any]) -> tuple[float, float]:  # what adds most first, then most suspicious
             cue = kv[1] or {}
-            return -float(cue.get("score") if cue.get("score") is not None else -1.0), -float(cue.get("weight") or 0)
+            return -float(cue.get("contribution") or 0.0), -float(cue.get("score") if cue.get("score") is not None else -1.0)
 
         for name, cue in sorted(cues.items(), key=order):
             cue = cue or {}

@@ -120,6 +120,7 @@ CUE_LABELS: dict[str, str] = {
     "avsync": N_("Audio-visual sync"),
     "sbi": N_("Blending artefacts (SBI)"),
     "freq": N_("Frequency artefacts"),
+    "integrity": N_("Capture integrity"),  # the file-level cue the fusion also counts
 }
 
 # Shorter names for the forgery track's colour key, so it fits on one line above the plot.

@@ -24,10 +24,10 @@ def _expression(cnn_stride: int = 2, **_: Any) -> Analyser:
     return ExpressionAnalyser(cnn_stride=cnn_stride)
 
 
-def _forensics(**_: Any) -> Analyser:
+def _forensics(blend_weights: str | None = None, blend_sha256: str | None = None, **_: Any) -> Analyser:
     from app.core.analysers.forensics import PixelForensics
 
-    return PixelForensics()
+    return PixelForensics(blend_weights, blend_sha256)
 
 
 REGISTRY: dict[str, dict[str, Any]] = {

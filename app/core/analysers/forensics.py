@@ -6,7 +6,8 @@ and spectral measures of :mod:`app.core.forensics.pixels`. Other frames get NaN:
 windows these columns (:mod:`app.core.forensics.cues.sbi`, :mod:`app.core.forensics.cues.freq`).
 
 The blending CNN is the shipped ``sbi_blendnet`` unless an institution trained and activated its
-own with ``vigil train-forgery --activate`` (see :func:`active_blend_weights`).
+own with ``vigil train-forgery --activate``: the workspace records which (``forgery_models``), and
+the pipeline configuration carries its file and sha256 here.
 """
 
 from __future__ import annotations
@@ -26,55 +27,40 @@ from app.paths import user_data_dir
 PX_COLUMNS: tuple[str, ...] = ("px_sbi", "px_block", "px_sharp", "px_spec")
 
 
-def active_record_path() -> Path:
-    """Where ``vigil train-forgery --activate`` records the blending model analyses should use."""
-    return user_data_dir() / "forgery" / "blendnet_active.json"
+def install_blend_weights(weights: str | Path) -> tuple[Path, str]:
+    """Copy ``weights`` (trained by ``vigil train-forgery``) into the user data dir under its sha256.
 
-
-def active_blend_weights() -> tuple[Path, str] | None:
-    """``(weights path, sha256)`` of an activated, institution-trained model; None for the default.
-
-    The recorded sha256 is checked, so a replaced or damaged file is refused rather than used.
-    """
-    rec_path = active_record_path()
-    if not rec_path.is_file():
-        return None
-    import hashlib
-
-    try:
-        rec = json.loads(rec_path.read_text(encoding="utf-8"))
-        weights = Path(rec["weights"])
-        digest = hashlib.sha256(weights.read_bytes()).hexdigest()
-    except (OSError, ValueError, KeyError) as exc:
-        raise VigilError(f"{rec_path}: the activated blending model cannot be read ({exc}); "
-                         "delete this file to use the shipped model") from exc
-    if digest != rec.get("sha256"):
-        raise VigilError(f"{weights}: does not match the sha256 recorded when it was activated; "
-                         f"re-run vigil train-forgery --activate, or delete {rec_path} to use the shipped model")
-    return weights, digest
-
-
-def activate_blend_model(weights: str | Path, report: dict) -> Path:
-    """Make ``weights`` (trained by ``vigil train-forgery``) the blending model of later analyses.
-
-    The file is copied into the user data dir under its sha256, so moving or deleting the training
-    output does not break later analyses, and the training report is kept beside it.
+    Returns ``(installed path, sha256)``; moving or deleting the training output then does not break
+    later analyses. Which installed model is active is recorded in the workspace (the services'
+    ``activate_blend_model``), not here.
     """
     import hashlib
     import shutil
 
     src = Path(weights)
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
-    folder = active_record_path().parent
+    folder = user_data_dir() / "forgery"
     folder.mkdir(parents=True, exist_ok=True)
     dst = folder / f"blendnet-{digest[:12]}.pt"
     shutil.copyfile(src, dst)
-    record = {"weights": str(dst), "sha256": digest, "trained_from": report.get("train_files"),
-              "validated_on": report.get("val_files"), "val": report.get("val"), "source": str(src)}
-    tmp = active_record_path().with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2, default=str), encoding="utf-8")
-    tmp.replace(active_record_path())
-    return dst
+    return dst, digest
+
+
+def verified_blend_weights(weights: str | Path, sha256: str) -> Path:
+    """``weights`` if its sha256 is the one recorded when it was activated; VigilError otherwise, so a
+    replaced, damaged or missing file is refused rather than used."""
+    import hashlib
+
+    path = Path(weights)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError as exc:
+        raise VigilError(f"{path}: the activated blending model cannot be read ({exc.strerror or exc}); "
+                         "re-run vigil train-forgery --activate") from exc
+    if digest != sha256:
+        raise VigilError(f"{path}: does not match the sha256 recorded when it was activated; "
+                         "re-run vigil train-forgery --activate")
+    return path
 
 
 class PixelForensics:
@@ -84,11 +70,11 @@ class PixelForensics:
     models: tuple[str, ...] = ("sbi_blendnet",)
     columns: tuple[str, ...] = PX_COLUMNS
 
-    def __init__(self) -> None:
+    def __init__(self, weights: str | Path | None = None, sha256: str | None = None) -> None:
+        """``weights``/``sha256``: an institution-trained blending model (checked); the shipped one if None."""
         from app.core.models import model_path
 
-        active = active_blend_weights()
-        self.weights = active[0] if active else model_path("sbi_blendnet")
+        self.weights = verified_blend_weights(weights, sha256 or "") if weights else model_path("sbi_blendnet")
         self.detector = BlendDetector(self.weights)
 
     def process(self, batch: FaceBatch) -> dict[str, np.ndarray]:

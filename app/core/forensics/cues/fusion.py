@@ -1,23 +1,36 @@
-"""Fuse the per-window cue scores into a forgery probability.
+"""Fuse the per-window cue scores into a forgery probability that a strong cue can carry.
 
-Each cue score ``s`` in 0..1 becomes a logit ``z = log(s / (1 - s))`` (``s`` clipped to
-[:data:`EPS`, 1 - :data:`EPS`]). A window's forgery probability is
+Every cue looks for one kind of trace, so a cue that finds nothing is no evidence that the face is
+genuine: it must not cancel a cue that found something. Each cue score ``s`` in 0..1 (0 is the
+level of real faces, 0.5 the cue's own "anomalous" mark) becomes a non-negative evidence
 
-    p = sigmoid(bias + scale * sum_k w_k z_k / sum_k w_k)
+    e = max(0, log(s / (1 - s)))        (s clipped to [EPS, 1 - EPS])
 
-over the cues that have evidence in that window (NaN scores drop out and the remaining weights are
-renormalised), so with the defaults (``bias = 0``, ``scale = 1``) it is the weighted mean of the
-cues in logit space: cues that all say 0.8 fuse to 0.8. The cues in :data:`ONE_SIDED` look for one
-specific trace (a pasted face's blending edge, a re-compressed face's JPEG grid): when they do not
-find it (score below 0.5) that is no evidence that the face is genuine, so they count only when
-they score 0.5 or more; otherwise they drop out like a cue without evidence. With no evidence at all, p is NaN. The
-session probability applies the same rule to the cues' session scores. An optional
-``integrity_score`` (0..1, e.g. from file-integrity checks) enters every window and the session
-as one more cue named ``"integrity"``.
+which is 0 for a cue at or below 0.5, for a cue without evidence (NaN) and for a cue that is not
+run at all. A window's forgery probability is a logistic model with non-negative weights:
 
-:func:`fit` re-fits the weights by logistic regression on labelled cue scores; it returns weights
-in the same form (normalised cue weights plus ``"_scale"`` and ``"_bias"``), so that ``fuse`` with
-them reproduces the fitted model whenever every cue has evidence.
+    p = sigmoid(bias + sum_k w_k e_k),   w_k >= 0,   bias <= 0,   w_k >= -bias / logit(0.95)
+
+so that
+
+* raising any cue never lowers ``p`` (monotone: ``e`` and the weights are non-negative);
+* a cue that is missing, has too little evidence or reads at most 0.5 adds nothing: ``p`` is then
+  what the other cues make it, down to the prior ``sigmoid(bias)`` when none finds anything;
+* any single cue at 0.95 gives ``p >= 0.5`` whatever the others read (:func:`check_weights`
+  enforces the bound on every weight, fitted or not).
+
+With no cue holding evidence at all, ``p`` is NaN (insufficient). Each cue's contribution is
+``w_k e_k`` on the log-odds scale; the cue with the largest contribution is the one that
+:func:`carrier` names as carrying the score. The session probability applies the same rule to the
+cues' session scores. An optional ``integrity_score`` (0..1, from the file's capture-integrity
+checks) enters every window and the session as one more cue named ``"integrity"``.
+
+The defaults (:data:`DEFAULT_WEIGHTS`) are priors, not fitted: prior probability 0.05, every cue
+weight 1.0, the least the single-cue rule allows at that prior. A single cue at ``s`` then gives
+``p = sigmoid(logit(0.05) + logit(s))``: 0.11 at s = 0.7, 0.17 at 0.8, 0.5 at 0.95, 0.72 at 0.98;
+two cues at 0.9 give 0.80. :func:`fit` re-fits the weights and the bias by maximum likelihood with
+those constraints (scipy's L-BFGS-B over bounded parameters; scikit-learn's logistic regression
+cannot bound the signs of its coefficients).
 """
 
 from __future__ import annotations
@@ -31,19 +44,20 @@ from app.core.forensics.cues.base import CueResult
 
 EPS = 0.02
 CUE_ORDER: tuple[str, ...] = ("temporal", "blink", "headpose", "avsync", "sbi", "freq")
-ONE_SIDED: frozenset[str] = frozenset({"sbi", "freq"})
+FORM = "nonneg-logistic-v1"  # the fusion rule the weights belong to (recorded with fitted weights)
+STRONG = 0.95                # a single cue at this score carries the fused probability to >= 0.5
+PRIOR = 0.05                 # default probability when no cue finds anything
+E_STRONG = float(np.log(STRONG / (1.0 - STRONG)))  # the evidence of a cue at STRONG
 
-# Default weights: uncalibrated priors until enough labelled interviews exist for :func:`fit`.
 DEFAULT_WEIGHTS: dict[str, float] = {
     "temporal": 1.0,   # landmark/blendshape flicker and shape drift: generic to frame-wise synthesis
     "headpose": 1.0,   # Yang et al. 2019: strong on face swaps that keep the original outer face
     "avsync": 1.0,     # strong for replayed or dubbed video, but only where the subject speaks
-    "blink": 0.5,      # weak alone: modern generators blink; needs >= 15 s of face
-    "sbi": 0.5,        # blending-boundary CNN: shipped weights know few identities (see its card)
+    "blink": 1.0,      # weak alone: modern generators blink; needs >= 15 s of face
+    "sbi": 1.0,        # blending-boundary CNN: shipped weights know few identities (see its card)
     "freq": 1.0,       # blocking / blur / spectral traces of a face processed apart from its frame
     "integrity": 1.0,  # file-level evidence supplied by the caller (edits, re-encodes)
-    "_scale": 1.0,     # multiplies the weighted mean logit
-    "_bias": 0.0,      # added to the logit
+    "_bias": -E_STRONG,  # log-odds with no evidence from any cue: logit(PRIOR), PRIOR = 1 - STRONG
 }
 
 
@@ -55,7 +69,7 @@ class FusionResult:
     ----------
     window_start, window_end : (W,) seconds, the grid of the cue with the most windows.
     probability : (W,) forgery probability per window, NaN where no cue has evidence.
-    contributions : per window, ``{cue: w_k * z_k / sum_w}`` of the cues that had evidence.
+    contributions : per window, ``{cue: w_k * e_k}`` (log-odds added) of the cues that had evidence.
     session_probability : from the cues' session scores, NaN when none has evidence.
     weights : the weights used.
     """
@@ -68,22 +82,44 @@ class FusionResult:
     weights: dict[str, float] = field(default_factory=dict)
 
 
-def to_logit(score: np.ndarray | float) -> np.ndarray:
-    """Cue score(s) 0..1 to logits (clipped at :data:`EPS`); NaN stays NaN."""
+def evidence(score: np.ndarray | float) -> np.ndarray:
+    """Cue score(s) 0..1 to non-negative evidence ``max(0, logit(s))`` (clipped at :data:`EPS`);
+    NaN (no evidence) becomes 0."""
     s = np.clip(np.asarray(score, dtype=np.float64), EPS, 1.0 - EPS)
-    return np.log(s / (1.0 - s))
+    return np.nan_to_num(np.maximum(np.log(s / (1.0 - s)), 0.0), nan=0.0)
+
+
+def check_weights(weights: dict[str, float]) -> None:
+    """Raise ValueError unless ``weights`` obey the fusion's constraints (see module doc)."""
+    bias = float(weights.get("_bias", 0.0))
+    if not np.isfinite(bias) or bias > 0:
+        raise ValueError(f"fusion bias must be finite and <= 0, got {bias}")
+    floor = -bias / E_STRONG
+    for k, v in weights.items():
+        if k.startswith("_"):
+            continue
+        if not np.isfinite(v) or v < floor - 1e-9:
+            raise ValueError(f"fusion weight of {k} is {v}; it must be >= {floor:.3f} so that a single "
+                             f"cue at {STRONG} gives at least 0.5")
 
 
 def combine(scores: dict[str, float], weights: dict[str, float]) -> tuple[float, dict[str, float]]:
-    """Probability and per-cue contributions from one set of cue scores (see module doc)."""
-    used = {k: float(v) for k, v in scores.items() if np.isfinite(v) and weights.get(k, 0.0) > 0.0
-            and not (k in ONE_SIDED and v < 0.5)}
+    """Probability and per-cue contributions (log-odds) from one set of cue scores (see module doc).
+
+    Cues without a weight are ignored; NaN when no weighted cue has a finite score.
+    """
+    used = {k: float(v) for k, v in scores.items() if k in weights and not k.startswith("_") and np.isfinite(v)}
     if not used:
         return float("nan"), {}
-    total = sum(weights[k] for k in used)
-    contrib = {k: weights[k] * float(to_logit(v)) / total for k, v in used.items()}
-    z = weights.get("_bias", 0.0) + weights.get("_scale", 1.0) * sum(contrib.values())
+    contrib = {k: float(weights[k] * evidence(v)) for k, v in used.items()}
+    z = float(weights.get("_bias", 0.0)) + sum(contrib.values())
     return float(1.0 / (1.0 + np.exp(-z))), contrib
+
+
+def carrier(contributions: dict[str, float]) -> str | None:
+    """The cue that adds the most to the log-odds, or None when no cue adds anything."""
+    best = max(contributions.items(), key=lambda kv: kv[1], default=(None, 0.0))
+    return best[0] if best[1] > 0 else None
 
 
 def _score_at(cue: CueResult, mid: float) -> float:
@@ -99,7 +135,8 @@ def fuse(cues: list[CueResult], weights: dict[str, float] | None = None,
     Parameters
     ----------
     cues : results of the cue modules (names must match the weight keys to count).
-    weights : cue weights plus optional ``"_scale"`` / ``"_bias"``; :data:`DEFAULT_WEIGHTS` if None.
+    weights : cue weights plus ``"_bias"``; :data:`DEFAULT_WEIGHTS` if None. Checked with
+        :func:`check_weights` (ValueError when they break the constraints).
     integrity_score : optional 0..1 file-integrity score, fused as the ``"integrity"`` cue.
 
     Returns
@@ -107,6 +144,7 @@ def fuse(cues: list[CueResult], weights: dict[str, float] | None = None,
     FusionResult
     """
     w = dict(DEFAULT_WEIGHTS if weights is None else weights)
+    check_weights(w)
     grid = max(cues, key=lambda c: len(c.score)) if cues else None
     starts = np.asarray(grid.window_start if grid is not None else [], dtype=np.float64)
     ends = np.asarray(grid.window_end if grid is not None else [], dtype=np.float64)
@@ -122,11 +160,16 @@ def fuse(cues: list[CueResult], weights: dict[str, float] | None = None,
 
 def fit(cue_matrix: np.ndarray, labels: np.ndarray, names: Sequence[str] = CUE_ORDER,
         c: float = 1.0) -> dict[str, float]:
-    """Fit fusion weights by L2-regularised logistic regression.
+    """Fit the fusion's weights and bias by L2-regularised maximum likelihood within its constraints.
+
+    The weights are parametrised as ``w_k = v_k - bias / logit(0.95)`` with ``v_k >= 0`` and
+    ``bias <= 0``, so every candidate obeys :func:`check_weights`; L-BFGS-B (scipy) handles the
+    bounds. The L2 penalty ``sum w_k**2 / (2 c)`` is ridge regression's; as every weight is at
+    least ``-bias / logit(0.95)`` it also keeps the bias finite when the labels are separable.
 
     Parameters
     ----------
-    cue_matrix : (M, K) cue scores 0..1 (NaN = no evidence, treated as a neutral logit 0).
+    cue_matrix : (M, K) cue scores 0..1 (NaN = no evidence, neutral like a score <= 0.5).
     labels : (M,) 1 for manipulated, 0 for genuine.
     names : the K cue names, in column order.
     c : inverse regularisation strength.
@@ -134,23 +177,35 @@ def fit(cue_matrix: np.ndarray, labels: np.ndarray, names: Sequence[str] = CUE_O
     Returns
     -------
     dict
-        Normalised non-negative cue weights (summing to 1; a negative coefficient, i.e. a cue
-        pointing the wrong way on this data, is set to 0) plus ``"_scale"`` and ``"_bias"``.
+        Cue weights plus ``"_bias"``, ready for :func:`fuse`.
     """
-    from sklearn.linear_model import LogisticRegression
+    from scipy.optimize import minimize
 
     x = np.asarray(cue_matrix, dtype=np.float64)
-    y = np.asarray(labels).astype(int)
+    y = np.asarray(labels).astype(np.float64)
     if x.ndim != 2 or x.shape[1] != len(names) or len(y) != len(x):
         raise ValueError(f"cue_matrix {x.shape} does not match {len(names)} names and {len(y)} labels")
     if len(np.unique(y)) < 2:
         raise ValueError("fit needs both genuine (0) and manipulated (1) examples")
-    z = np.nan_to_num(to_logit(x), nan=0.0)
-    model = LogisticRegression(C=c, max_iter=1000).fit(z, y)
-    coef = np.clip(model.coef_[0], 0.0, None)
-    total = float(coef.sum())
-    norm = coef / total if total > 0 else np.full(len(names), 1.0 / len(names))
-    out = {n: float(v) for n, v in zip(names, norm)}
-    out["_scale"] = total
-    out["_bias"] = float(model.intercept_[0])
+    e = evidence(x)
+    k = e.shape[1]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        v, b = theta[:k], theta[k]
+        w = v - b / E_STRONG
+        z = b + e @ w
+        p = 1.0 / (1.0 + np.exp(-z))
+        nll = float(np.sum(np.logaddexp(0.0, z) - y * z))
+        g_z = p - y
+        g_w = e.T @ g_z + w / c
+        g_b = float(g_z.sum() - g_w.sum() / E_STRONG)
+        return nll + float(w @ w) / (2 * c), np.append(g_w, g_b)
+
+    theta0 = np.append(np.zeros(k), DEFAULT_WEIGHTS["_bias"])
+    bounds = [(0.0, None)] * k + [(None, 0.0)]
+    res = minimize(loss, theta0, jac=True, method="L-BFGS-B", bounds=bounds)
+    v, b = res.x[:k], float(res.x[k])
+    out = {n: float(vi - b / E_STRONG) for n, vi in zip(names, v)}
+    # b + w_k * E_STRONG >= 0 must hold in floating point too, not only up to rounding
+    out["_bias"] = max(b, -min(out.values()) * E_STRONG)
     return out

@@ -8,9 +8,10 @@ stores the CNN's probability (``px_sbi``) on every few frames; this cue takes th
 :data:`REF` (what untouched faces score), 0.5 at :data:`HIGH`.
 
 Validity: the shipped weights were trained on a handful of identities (see
-``models/cards/sbi_blendnet.md``) and have not been measured on real deepfakes; their default
-fusion weight is therefore low. ``vigil train-forgery`` retrains them on an institution's own
-recordings and ``vigil forgery-eval --fit`` re-weighs the cue on its labelled videos.
+``models/cards/sbi_blendnet.md``); on the development set's 29 real and 8 scored fake videos the
+cue's AUC is 0.76 [0.59, 0.93] (``models/cards/forgery_fusion.md``). ``vigil train-forgery``
+retrains them on an institution's own recordings and ``vigil forgery-eval --fit`` re-weighs the cue
+on its labelled videos.
 """
 
 from __future__ import annotations
