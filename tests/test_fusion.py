@@ -53,7 +53,10 @@ def test_raising_a_cue_never_lowers_the_probability(w: dict[str, float], s: dict
 @given(weight_sets, scores, st.sampled_from(NAMES), st.floats(STRONG, 1.0))
 def test_a_single_strong_cue_carries_the_score(w: dict[str, float], s: dict[str, float], cue: str,
                                                strong: float) -> None:
-    # whatever the other cues read (clean, missing, anything), one cue at >= 0.95 gives >= 0.5
+    # whatever the other cues read (clean, missing, anything), one fused cue at >= 0.95 gives >= 0.5
+    # (a cue left out of the weights -- avsync by default, until it stops firing on real faces --
+    # is not part of the score at all)
+    assume(cue in w)
     p, contrib = combine(dict(s, **{cue: strong}), w)
     assert p >= 0.5
     alone, c_alone = combine({cue: strong}, w)
@@ -64,7 +67,7 @@ def test_a_single_strong_cue_carries_the_score(w: dict[str, float], s: dict[str,
 @given(weight_sets, scores, st.sampled_from(NAMES), st.floats(0.0, 0.5))
 def test_a_missing_or_clean_cue_is_neutral(w: dict[str, float], s: dict[str, float], cue: str, clean: float) -> None:
     others = {k: v for k, v in s.items() if k != cue}
-    assume(any(np.isfinite(v) for v in others.values()))
+    assume(any(np.isfinite(v) for k, v in others.items() if k in w))  # some fused cue has a reading
     p_absent, _ = combine(others, w)
     p_nan, _ = combine(dict(others, **{cue: float("nan")}), w)
     p_clean, _ = combine(dict(others, **{cue: clean}), w)
