@@ -326,7 +326,10 @@ def test_synthetic_one_hour_case(tmp_path):
         assert np.all(np.diff(d.t) > 0) and 0.9 < d.usable.mean() < 1.0
         np.testing.assert_allclose(d.expressions[d.usable].sum(axis=1), 1.0, atol=2e-3)
         assert 400 <= len(d.utterances) <= 800 and {u["lang"] for u in d.utterances} == {"en", "zh"}
-        assert all(0.0 < u["deception_risk"] < 1.0 for u in d.utterances)
+        applicant = [u for u in d.utterances if u["is_applicant"]]
+        assert 200 <= len(applicant) < len(d.utterances)
+        assert all(0.0 < u["deception_risk"] < 1.0 for u in applicant)
+        assert all(u["deception_risk"] is None for u in d.utterances if not u["is_applicant"])  # only the applicant is scored
         assert len(d.forgery_windows) == 1800 and d.duration_s == pytest.approx(3600.0, abs=0.1)
         assert np.nanmax(d.forgery) > 0.5 > np.nanmedian(d.forgery)  # one suspicious stretch
         blinks_per_min = np.sum(np.diff((d.aus[:, AU_NAMES.index("AU43")] > 3).astype(int)) == 1) / 60.0

@@ -24,7 +24,7 @@ from app.core.errors import MediaError
 from app.core.voice.audio import load_audio
 from app.core.voice.turns import Utterance, guess_applicant, is_question, response_latency, utterances
 from app.core.voice.vad import speech_probabilities, speech_segments
-from tests.conftest import LIBRIVOX
+from tests.conftest import LIBRIVOX, unavailable
 
 SR = 16000
 QUESTIONS = ["Can you tell me your full name please?", "What is the purpose of this loan?",
@@ -44,7 +44,7 @@ GAPS = [0.8, 1.2, 2.0, 0.7, 1.5, 1.0, 2.5, 0.9, 1.8]  # silences between consecu
 def _need(tool: str) -> str:
     path = shutil.which(tool)
     if path is None:
-        pytest.skip(f"{tool} is not installed; it is needed to build this audio fixture")
+        unavailable(f"{tool} is not installed; it is needed to build this audio fixture")
     return path
 
 
@@ -60,7 +60,7 @@ def _trim(y: np.ndarray, top_db: float = 25.0) -> np.ndarray:
 def librivox() -> list[Path]:
     clips = sorted(LIBRIVOX.glob("*.wav"))
     if len(clips) < 5:
-        pytest.skip(f"Debian package pocketsphinx-testdata is not installed (no clips in {LIBRIVOX})")
+        unavailable(f"Debian package pocketsphinx-testdata is not installed (no clips in {LIBRIVOX})")
     return clips
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import unavailable
 from app.core.errors import VigilError
 from app.core.voice import scoring
 from app.services.calibrate import calibrate
@@ -235,7 +236,7 @@ def test_arousal_level_separates_high_from_low_renderings_without_a_baseline(
     from app.core.voice.audio import load_audio
 
     if shutil.which("espeak-ng") is None:
-        pytest.skip("needs espeak-ng (Debian package; `make test` installs it)")
+        unavailable("needs espeak-ng (Debian package; `make test` installs it)")
     levels = {}
     for name, flags in (("high", ["-p", "80", "-s", "205", "-a", "170"]), ("low", ["-p", "25", "-s", "125", "-a", "60"])):
         wav = tmp_path / f"{name}.wav"

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from app.core.voice.stretch import TimeStretch
-from tests.conftest import LIBRIVOX
+from tests.conftest import LIBRIVOX, unavailable
 
 SR = 16000
 
@@ -76,7 +76,7 @@ def test_bad_speed_is_refused() -> None:
 def test_real_speech_at_half_speed_keeps_the_voice() -> None:
     clips = sorted(LIBRIVOX.glob("*.wav"))
     if not clips:
-        pytest.skip(f"Debian package pocketsphinx-testdata is not installed (no clips in {LIBRIVOX})")
+        unavailable(f"Debian package pocketsphinx-testdata is not installed (no clips in {LIBRIVOX})")
     import librosa
 
     x, sr = sf.read(clips[0], dtype="float32")

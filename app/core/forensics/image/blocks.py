@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from scipy.stats import median_abs_deviation
 
 
 def block_reduce(values: np.ndarray, block: int, func: str = "mean") -> np.ndarray:
@@ -33,7 +34,7 @@ def block_reduce(values: np.ndarray, block: int, func: str = "mean") -> np.ndarr
 def robust_z(values: np.ndarray) -> np.ndarray:
     """Robust z-score: ``(x - median) / (1.4826 * MAD)`` with a small floor on the scale."""
     med = float(np.median(values))
-    mad = 1.4826 * float(np.median(np.abs(values - med)))
+    mad = float(median_abs_deviation(values, axis=None, scale="normal"))  # 1.4826 * MAD
     scale = max(mad, 1e-6, 0.05 * abs(med))
     return (values - med) / scale
 
