@@ -42,11 +42,13 @@ def test_voice_bench_reports_accuracy_beside_speed(tmp_path: Path, monkeypatch: 
     r = run_voice_bench(clip, accuracy=True, small=True)
     print("\n" + format_voice_report(r))
     acc = r["accuracy"]
-    assert set(acc) == {"english_wer_clips", "english_wer_sessions", "mandarin_cer_clips", "mandarin_cer_sessions"}
-    assert acc["english_wer_clips"]["answers"] == 4 and acc["english_wer_sessions"]["answers"] == 9
-    assert acc["english_wer_clips"]["rate"] <= 0.1
-    assert acc["english_wer_sessions"]["rate"] <= 0.2
+    assert set(acc) == {f"english_wer_{s}" for s in ("librivox_clips", "librivox_sessions", "espeak_clips",
+                                                      "espeak_sessions")} | {"mandarin_cer_espeak_clips",
+                                                                             "mandarin_cer_espeak_sessions"}
+    assert [acc[f"english_wer_librivox_{k}"]["answers"] for k in ("clips", "sessions")] == [2, 3]
+    assert acc["english_wer_librivox_clips"]["rate"] <= 0.1 and acc["english_wer_espeak_clips"]["rate"] <= 0.1
+    assert acc["english_wer_librivox_sessions"]["rate"] <= 0.1
     assert all(g["units"] > 0 and g["rate"] is not None for g in acc.values())
     assert r["accuracy_realtime_factor"] > 0 and r["voice_realtime_factor"] > 0
     report = format_voice_report(r)
-    assert "english_wer_sessions" in report and "95% CI" in report and "x real time" in report
+    assert "english_wer_librivox_sessions" in report and "95% CI" in report and "x real time" in report

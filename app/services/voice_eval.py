@@ -64,6 +64,12 @@ class Labelled:
     audio: np.ndarray
     answers: list[tuple[float, float, str]]
 
+    @property
+    def group(self) -> str:
+        """Where the figure is reported: metric, source (``librivox``/``espeak``) and kind."""
+        source = "librivox" if self.name.startswith("librivox") else "espeak"
+        return f"{'mandarin_cer' if self.lang == 'zh' else 'english_wer'}_{source}_{self.kind}s"
+
 
 def espeak(text: str, voice: str = "en-us", speed: int = 150, pitch: int = 50) -> np.ndarray:
     """16 kHz mono float32 speech synthesised by espeak-ng.
@@ -144,12 +150,12 @@ def labelled_set(small: bool = False) -> list[Labelled]:
     en = EN_SENTENCES[:2] if small else EN_SENTENCES
     items += [_clip(f"espeak-en/{i}", "en", espeak(s), s) for i, s in enumerate(en)]
     audio, spans = session(next_word_answers(NEXT_WORDS[:6] if small else NEXT_WORDS))
-    items.append(Labelled("next-word session", "en", "session", audio, spans))
+    items.append(Labelled("espeak-en next-word session", "en", "session", audio, spans))
     zh = ZH_SENTENCES[:2] if small else ZH_SENTENCES
     zh_audio = [(espeak(p, "cmn-latn-pinyin+f2", speed=130), c) for p, c in zh]
     items += [_clip(f"espeak-zh/{i}", "zh", y, c) for i, (y, c) in enumerate(zh_audio)]
     audio, spans = session(zh_audio)
-    items.append(Labelled("espeak Mandarin session", "zh", "session", audio, spans))
+    items.append(Labelled("espeak-zh session", "zh", "session", audio, spans))
     return items
 
 
@@ -227,7 +233,7 @@ def transcribe_session(item: Labelled, asr_model: str = "whisper-base") -> list[
 
 
 def accuracy(items: list[Labelled], asr_model: str = "whisper-base") -> dict[str, Any]:
-    """Error rates per group (language x clip/session), and each item's answers and transcripts."""
+    """Error rates per group (:attr:`Labelled.group`), and each item's answers and transcripts."""
     groups: dict[str, tuple[list[str], list[str], str]] = {}
     detail = []
     for item in items:
@@ -235,8 +241,7 @@ def accuracy(items: list[Labelled], asr_model: str = "whisper-base") -> dict[str
             continue
         hyps = assign(item.answers, transcribe_session(item, asr_model), item.lang)
         refs = [a[2] for a in item.answers]
-        key = f"{'mandarin_cer' if item.lang == 'zh' else 'english_wer'}_{item.kind}s"
-        g = groups.setdefault(key, ([], [], item.lang))
+        g = groups.setdefault(item.group, ([], [], item.lang))
         g[0].extend(refs)
         g[1].extend(hyps)
         detail.append({"name": item.name, "refs": refs, "hyps": hyps})

@@ -372,6 +372,14 @@ def read_subtitles(path: str | os.PathLike[str]) -> list[Segment]:
     VTT timestamps without hours, ``NOTE``/``STYLE``/``REGION`` blocks, formatting tags and
     ``<v Speaker>`` voice tags (kept in :attr:`Segment.speaker`).
 
+    Written here rather than taken from a library, for a measured reason (a Teams-style VTT with
+    a non-numeric cue identifier, a ``NOTE`` block between cues, ``&amp;`` and a malformed timing
+    line ``00:07.000 --> soon``): pysubs2 1.8.1 appended the ``NOTE`` block and the next cue's
+    identifier to the previous cue's text, took the malformed timing line as text, and left
+    ``&amp;`` escaped; webvtt-py 0.6.0 read the cues and voices right but dropped the malformed
+    cue without a word and also left ``&amp;``. A transcript that silently loses or gains words is
+    worse than a clear error, so a malformed file is refused here with its line number.
+
     Parameters
     ----------
     path : str or os.PathLike
