@@ -393,7 +393,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.voice:
         from app.services.bench import format_voice_report, run_voice_bench
 
-        r = run_voice_bench(args.video, args.asr_model)
+        r = run_voice_bench(args.video, args.asr_model, accuracy=not args.no_accuracy)
         print(to_json(r) if args.json else format_voice_report(r))
         return 0
     r = run_bench(args.video, height, fps, args.loop, PipelineConfig(cnn_stride=args.cnn_stride))
@@ -518,7 +518,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--fps", type=int, help="re-encode to this frame rate first")
     b.add_argument("--loop", type=int, default=0, metavar="N", help="also compare peak memory of the clip x N vs once")
     b.add_argument("--cnn-stride", type=int, default=3, metavar="N", help="expression CNN every Nth frame")
-    b.add_argument("--voice", action="store_true", help="benchmark voice analysis instead (VAD, ASR, features)")
+    b.add_argument("--voice", action="store_true",
+                   help="benchmark voice analysis instead (VAD, ASR, features), with WER/CER on labelled speech")
+    b.add_argument("--no-accuracy", action="store_true", help="with --voice: speed only, skip the WER/CER run")
     b.add_argument("--asr-model", choices=("whisper-base", "whisper-tiny.en"), default="whisper-base")
     b.add_argument("--session", action="store_true",
                    help="time video alone, voice alone and both side by side on one recording")

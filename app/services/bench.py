@@ -212,12 +212,20 @@ def to_json(r: dict[str, Any]) -> str:
     return json.dumps(r, indent=2)
 
 
-def run_voice_bench(media: Path | None = None, asr_model: str = "whisper-base") -> dict[str, Any]:
-    """Voice pipeline speed on ``media`` (default: the bundled read-speech sample).
+def run_voice_bench(media: Path | None = None, asr_model: str = "whisper-base", accuracy: bool = True,
+                    small: bool = False) -> dict[str, Any]:
+    """Voice pipeline speed on ``media`` (default: the bundled read-speech sample), and transcript
+    accuracy on labelled speech.
 
     ``voice_realtime_factor`` is audio seconds analysed per wall-clock second for the whole voice
     analysis (VAD, speaker turns, speech recognition, acoustic and text features, scores, writes);
     the stage figures are measured separately on the same audio, warm.
+
+    With ``accuracy``, the labelled recordings of :mod:`app.services.voice_eval` (LibriVox and
+    espeak-ng clips, and multi-answer sessions with 1.5-s pauses; ``small``: a subset) go through
+    the same whole voice analysis: ``accuracy`` holds WER (English) and CER (Mandarin) per group,
+    each with its answers, words or characters, and a 95% bootstrap interval;
+    ``accuracy_realtime_factor`` is the speed of that run.
     """
     from app.core.voice.acoustic import acoustic_features
     from app.core.voice.audio import load_audio
@@ -248,23 +256,45 @@ def run_voice_bench(media: Path | None = None, asr_model: str = "whisper-base") 
         t0 = time.perf_counter()
         res = analyze_voice(ws, case_id, media_id, src, config)
         total = time.perf_counter() - t0
-    return {"media": str(src), "audio_s": round(duration, 2), "speech_s": round(speech, 2),
-            "utterances": res.utterances, "asr_model": asr_model,
-            "vad_realtime_factor": round(duration / max(vad_s, 1e-9), 1),
-            "acoustic_realtime_factor": round(speech / max(ac_s, 1e-9), 1),
-            "voice_wall_s": round(total, 2), "voice_realtime_factor": round(duration / total, 2),
-            "peak_rss_mb": round(peak_rss_mb(), 1)}
+    out: dict[str, Any] = {
+        "media": str(src), "audio_s": round(duration, 2), "speech_s": round(speech, 2),
+        "utterances": res.utterances, "asr_model": asr_model,
+        "vad_realtime_factor": round(duration / max(vad_s, 1e-9), 1),
+        "acoustic_realtime_factor": round(speech / max(ac_s, 1e-9), 1),
+        "voice_wall_s": round(total, 2), "voice_realtime_factor": round(duration / total, 2)}
+    if accuracy:
+        from app.services import voice_eval
+
+        items = voice_eval.labelled_set(small=small)
+        t0 = time.perf_counter()
+        acc = voice_eval.accuracy(items, asr_model)
+        wall = time.perf_counter() - t0
+        heard = sum(len(i.audio) for i in items if i.lang == "en" or not asr_model.endswith(".en"))
+        out.update({"accuracy": acc["groups"], "accuracy_audio_s": round(heard / voice_eval.SR, 1),
+                    "accuracy_realtime_factor": round(heard / voice_eval.SR / wall, 2),
+                    "accuracy_items": acc["items"]})
+    out["peak_rss_mb"] = round(peak_rss_mb(), 1)
+    return out
 
 
 def format_voice_report(r: dict[str, Any]) -> str:
     """Human-readable voice bench report."""
-    return "\n".join([
+    lines = [
         f"media            {r['media']} ({r['audio_s']} s audio, {r['speech_s']} s speech, {r['utterances']} utterances)",
         f"VAD              {r['vad_realtime_factor']:8.1f}x real time",
         f"acoustic feats   {r['acoustic_realtime_factor']:8.1f}x real time (of speech)",
         f"whole voice run  {r['voice_wall_s']:8.2f} s  = {r['voice_realtime_factor']:.2f}x real time  (target >= 2x)"
-        f"  [{r['asr_model']}]",
-        f"peak RSS         {r['peak_rss_mb']:.0f} MiB"])
+        f"  [{r['asr_model']}]"]
+    if "accuracy" in r:
+        lines.append(f"accuracy run     {r['accuracy_audio_s']} s of labelled audio at "
+                     f"{r['accuracy_realtime_factor']:.2f}x real time (whole voice analysis)")
+        for name, g in r["accuracy"].items():
+            if g["rate"] is not None:
+                unit = "characters" if name.startswith("mandarin") else "words"
+                lines.append(f"  {name:30s} {g['rate']:.3f}  95% CI [{g['interval'][0]:.3f}, {g['interval'][1]:.3f}]"
+                             f"  ({g['answers']} answers, {g['units']} {unit})")
+    lines.append(f"peak RSS         {r['peak_rss_mb']:.0f} MiB")
+    return "\n".join(lines)
 
 
 def run_session_bench(media: Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -161,8 +162,8 @@ def _transcriber(track: Any, utts: list[Any], config: VoiceConfig, done: dict[in
     """A function giving (text, language, words) of utterance ``i``, from ASR or a subtitle file.
 
     Speech recognition detects the language once, on the longest utterances still to do (or takes
-    the stored language of a resumed run, or the forced one), then transcribes windows of about
-    24 s of consecutive utterances, so a stop loses at most the window in progress.
+    the stored language of a resumed run, or the forced one), then transcribes each utterance on
+    its own (:func:`_transcribe_one`).
     """
     if config.transcript:
         from app.core.voice.asr import read_subtitles
@@ -176,9 +177,7 @@ def _transcriber(track: Any, utts: list[Any], config: VoiceConfig, done: dict[in
             return text, "zh" if han else (config.language or "en"), []
 
         return from_subtitles
-    from app.core.voice.asr import Transcriber
-
-    asr = Transcriber(config.asr_model)
+    asr = _asr(config.asr_model)
     language = config.language or next((d["lang"] for d in done.values() if d.get("lang")), None)
     if config.asr_model.endswith(".en"):
         language = "en"
@@ -188,64 +187,44 @@ def _transcriber(track: Any, utts: list[Any], config: VoiceConfig, done: dict[in
         sample = [track.slice(utts[i].start, utts[i].end) for i in todo]
         language = asr.detect_language(np.concatenate(sample)[: 30 * track.sr])[0] if sample else "en"
 
-    cache: dict[int, tuple[str, str, list[list[Any]]]] = {}
-
     def from_asr(i: int, y: Any) -> tuple[str, str, list[list[Any]]]:
-        if i not in cache:
-            cache.update(_transcribe_window(asr, track, utts, i, done, language))
-        return cache.pop(i)
+        return _transcribe_one(asr, track, utts, i, language)
 
     return from_asr
 
 
-WINDOW_S = 24.0  # Whisper listens to 30 s at a time: short answers are transcribed together
-GAP_S = 0.4
+CONTEXT_S = 0.3  # audio added on each side of an utterance for recognition, at most half the gap
 
 
-def _transcribe_window(asr: Any, track: Any, utts: list[Any], first: int, done: dict[int, Any],
-                       language: str) -> dict[int, tuple[str, str, list[list[Any]]]]:
-    """Transcribe utterance ``first`` and the following ones still to do, up to ~24 s of audio, in
-    one Whisper call (each call costs a 30 s window however short the audio), then hand each word
-    back to the utterance it falls in."""
-    group, total = [], 0.0
-    for i in range(first, len(utts)):
-        if i in done:
-            break
-        dur = utts[i].end - utts[i].start
-        if group and total + dur > WINDOW_S:
-            break
-        group.append(i)
-        total += dur + GAP_S
-    gap = np.zeros(int(GAP_S * track.sr), dtype=np.float32)
-    pieces, offsets, t = [], [], 0.0
-    for i in group:
-        y = track.slice(utts[i].start, utts[i].end)
-        offsets.append(t)
-        pieces += [y, gap]
-        t += len(y) / track.sr + GAP_S
-    tr = asr.transcribe(np.concatenate(pieces), language=language)
-    words: dict[int, list[list[Any]]] = {i: [] for i in group}
+def _transcribe_one(asr: Any, track: Any, utts: list[Any], i: int, language: str
+                    ) -> tuple[str, str, list[list[Any]]]:
+    """Transcribe utterance ``i`` on its own, with up to :data:`CONTEXT_S` of the audio around it
+    (never more than half the gap to a neighbour, so no neighbour's speech is heard).
+
+    One Whisper call per utterance: an answer's words can only land in that answer, and short,
+    similar answers cannot prime one another into a loop, both of which happened when several
+    answers were joined into one call. Word times are clamped to the utterance.
+    """
+    u = utts[i]
+    before = CONTEXT_S if i == 0 else min(CONTEXT_S, max(0.0, u.start - utts[i - 1].end) / 2)
+    after = CONTEXT_S if i + 1 == len(utts) else min(CONTEXT_S, max(0.0, utts[i + 1].start - u.end) / 2)
+    lo, hi = max(0.0, u.start - before), min(track.duration_s, u.end + after)
+    tr = asr.transcribe(track.slice(lo, hi), language=language)
+    words = []
     for seg in tr.segments:
         for w in seg.words:
-            mid = (w.start + w.end) / 2.0
-            k = max(j for j in range(len(group)) if offsets[j] <= mid + 1e-6) if mid >= 0 else 0
-            i, off = group[k], offsets[k]
-            u = utts[i]
-            start = min(max(u.start + w.start - off, u.start), u.end)
-            end = min(max(u.start + w.end - off, start), u.end)
-            words[i].append([w.text, round(start, 3), round(end, 3), round(w.prob, 3)])
-    return {i: (_join_words([w[0] for w in words[i]], tr.language), tr.language, words[i]) for i in group}
+            start = min(max(lo + w.start, u.start), u.end)
+            end = min(max(lo + w.end, start), u.end)
+            words.append([w.text, round(start, 3), round(end, 3), round(w.prob, 3)])
+    return tr.text.strip(), tr.language, words
 
 
-def _join_words(words: list[str], language: str) -> str:
-    """Words back into text: no spaces in Chinese; in English none before a word piece that
-    continues the previous word ("ill" + "-disposed", "don" + "'t")."""
-    if language == "zh":
-        return "".join(words).strip()
-    out = ""
-    for w in words:
-        out += w if (not out or w[:1] in "-'’,.;:?!%)") else " " + w
-    return out.strip()
+@lru_cache(maxsize=1)
+def _asr(model: str) -> Any:
+    """The loaded speech model, kept for the next analysis (loading it takes a second or two)."""
+    from app.core.voice.asr import Transcriber
+
+    return Transcriber(model)
 
 
 def stored_features(row: dict[str, Any]) -> dict[str, float | None]:

@@ -84,11 +84,15 @@ def speech_probabilities(track: AudioTrack) -> np.ndarray:
     """
     if track.sr != SR:
         raise ValueError(f"the VAD needs 16 kHz audio, got {track.sr} Hz")
-    samples = track.samples
-    n_windows = -(-track.n_samples // WINDOW)
+    return _probabilities(track.samples)
+
+
+def _probabilities(samples: np.ndarray) -> np.ndarray:
+    """:func:`speech_probabilities` of int16 samples at 16 kHz."""
+    n_windows = -(-len(samples) // WINDOW)
     if n_windows == 0:
         return np.zeros(0, dtype=np.float32)
-    n_streams = int(min(MAX_STREAMS, max(1, track.duration_s // STREAM_MIN_S)))
+    n_streams = int(min(MAX_STREAMS, max(1, len(samples) / SR // STREAM_MIN_S)))
     starts = np.array(_cuts(samples, n_windows, n_streams), dtype=np.int64)
     ends = np.append(starts[1:], n_windows)
     warm = np.where(np.arange(n_streams) == 0, 0, np.minimum(WARMUP_WINDOWS, starts))
@@ -184,3 +188,15 @@ def speech_segments(track: AudioTrack, threshold: float = 0.5, min_speech_s: flo
     probs = speech_probabilities(track)
     return segments_from_probs(probs, track.n_samples, track.sr, threshold, min_speech_s,
                                min_silence_s, pad_s)
+
+
+def clip_speech_segments(audio: np.ndarray, threshold: float = 0.5, min_speech_s: float = 0.1,
+                         min_silence_s: float = 0.3, pad_s: float = 0.05) -> list[tuple[float, float]]:
+    """:func:`speech_segments` of an in-memory clip: float samples in [-1, 1] at 16 kHz.
+
+    Used by speech recognition to tell speech from silence and noise inside an utterance.
+    """
+    pcm = (np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0) * 32767.0).astype(np.int16)
+    if pcm.size == 0:
+        return []
+    return segments_from_probs(_probabilities(pcm), len(pcm), SR, threshold, min_speech_s, min_silence_s, pad_s)
