@@ -26,7 +26,7 @@ from app.core.models import load_manifest
 from app.core.voice import whisper_models
 from app.core.voice.asr import Segment, Transcriber, Transcript, read_subtitles, whisper_model_dir
 from app.paths import models_dir
-from tests.conftest import LIBRIVOX
+from tests.conftest import LIBRIVOX, unavailable
 
 # (pinyin with tone sandhi applied, intended characters)
 MANDARIN = [("wo2 xiang3 shen1 qing3 dai4 kuan3.", "我想申请贷款"),
@@ -62,11 +62,11 @@ def corpus_wer(pairs: list[tuple[list[str], str]]) -> float:
 def espeak_pinyin(pinyin: str, dst: Path) -> np.ndarray:
     """16 kHz mono float32 Mandarin speech from espeak-ng (female variant, clearer for Whisper)."""
     if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed")
+        unavailable("espeak-ng is not installed")
     proc = subprocess.run(["espeak-ng", "-v", "cmn-latn-pinyin+f2", "-s", "130", "-w", str(dst), pinyin],
                           capture_output=True, text=True)
     if proc.returncode != 0:
-        pytest.skip(f"espeak-ng has no Mandarin pinyin voice: {proc.stderr.strip()}")
+        unavailable(f"espeak-ng has no Mandarin pinyin voice: {proc.stderr.strip()}")
     return decode_audio(str(dst))
 
 
@@ -81,7 +81,7 @@ def all_words(t: Transcript) -> list:
 def librivox() -> list[tuple[str, np.ndarray, list[str]]]:
     """(clip id, 16 kHz audio, reference words) for the five LibriVox clips."""
     if not (LIBRIVOX / "transcription").is_file():
-        pytest.skip("pocketsphinx-testdata (LibriVox clips) is not installed")
+        unavailable("pocketsphinx-testdata (LibriVox clips) is not installed")
     clips = []
     for line in (LIBRIVOX / "transcription").read_text().splitlines():
         m = re.match(r"<s>(.*)</s>\s*\((.*)\)", line)

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import unavailable
 from app.core.voice.asr import NO_LOOP, Transcriber, looping
 from app.services import voice, voice_eval as ve
 
@@ -28,7 +29,7 @@ def _need(ok: bool, what: str) -> None:
     if not ok:
         if os.environ.get("CI") == "true":
             pytest.fail(f"needs {what}")
-        pytest.skip(f"needs {what}")
+        unavailable(f"needs {what}")
 
 
 @pytest.fixture(scope="module", autouse=True)

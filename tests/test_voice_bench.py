@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import unavailable
 from app.services import voice_eval as ve
 from app.services.bench import format_voice_report, run_voice_bench
 
@@ -36,7 +37,7 @@ def test_voice_bench_reports_accuracy_beside_speed(tmp_path: Path, monkeypatch: 
     if not ve.librivox_clips() or shutil.which("espeak-ng") is None:
         if os.environ.get("CI") == "true":
             pytest.fail("needs Debian's pocketsphinx-testdata and espeak-ng")
-        pytest.skip("needs Debian's pocketsphinx-testdata and espeak-ng")
+        unavailable("needs Debian's pocketsphinx-testdata and espeak-ng")
     monkeypatch.setenv("VIGIL_DATA_DIR", str(tmp_path / "data"))
     clip = ve.LIBRIVOX / "sense_and_sensibility_01_austen_64kb-0880.wav"
     r = run_voice_bench(clip, accuracy=True, small=True)
