@@ -284,7 +284,7 @@ class ArousalTrack(_UtteranceValueTrack):
 
     key = "arousal"
     title = N_("Arousal")
-    hint = N_("SD vs baseline; dashes: level 0–1")
+    hint = N_("SD; dashes: level")
     field = "arousal"
     color_key = "arousal"
     stretch = 0.9
