@@ -36,7 +36,8 @@ from scipy.stats import median_abs_deviation
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.core.analysers.raw import EXPRESSIVE, RAW_NAMES, raw_vector  # noqa: E402
+from app.core.analysers.baseline import own_neutral  # noqa: E402
+from app.core.analysers.raw import RAW_NAMES, raw_vector  # noqa: E402
 
 OUT = REPO / "models" / "au_norms.json"
 MANIFEST = REPO / "models" / "manifest.json"
@@ -48,13 +49,6 @@ def raw_features(d: dict) -> np.ndarray:
     """(N, len(RAW_NAMES)) raw features of a cached clip, as the pipeline computes them."""
     w, h = (int(v) for v in d["size"])
     return np.array([raw_vector(b, lm, m, w, h) for b, lm, m in zip(d["bs"], d["lm"], d["mat"])], dtype=np.float64)
-
-
-def own_neutral(raw: np.ndarray, share: float = 0.2) -> np.ndarray:
-    """Median of the least expressive ``share`` of a person's frames."""
-    energy = raw[:, EXPRESSIVE].sum(axis=1)
-    k = max(1, int(round(share * len(raw))))
-    return np.median(raw[np.argsort(energy, kind="stable")[:k]], axis=0)
 
 
 def main(argv: list[str]) -> int:
