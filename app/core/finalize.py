@@ -24,6 +24,10 @@ def decode_raw(blobs: list[bytes]) -> np.ndarray:
 
     Rows written before a feature existed (an older analysis) read NaN for it.
     """
+    width = 4 * len(RAW_NAMES)
+    if all(len(b) >= width for b in blobs):  # the usual case: one vectorised read
+        joined = b"".join(b[:width] for b in blobs)
+        return np.frombuffer(joined, dtype=np.float32).reshape(len(blobs), len(RAW_NAMES)).copy()
     out = np.full((len(blobs), len(RAW_NAMES)), np.nan, dtype=np.float32)
     for i, b in enumerate(blobs):
         v = np.frombuffer(b, dtype=np.float32)[: len(RAW_NAMES)]
