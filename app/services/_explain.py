@@ -15,10 +15,10 @@ import re
 import threading
 from typing import Any
 
-from app.core.analysers.au import AU_NAMES, ESTIMATED
+from app.core.analysers.au import AU_NAMES, ESTIMATED, FACS_NAMES
+from app.core.forensics.cues.fusion import CUE_ORDER as CUE_NAMES
 from app.core.analysers.columns import EXPRESSIONS
 from app.core.voice import scoring
-from app.services.timeline import AU_LABELS, CUE_NAMES
 from app.store import queries
 from app.store.workspace import Workspace
 
@@ -111,7 +111,7 @@ def _face_part(ws: Workspace, run_id: int, span: tuple[int, int] | None, key: tu
         if probs:
             expression = {"dominant": max(probs, key=lambda e: probs[e]), "probs": probs}
     aus = sorted((a for a in AU_NAMES if m[a] is not None), key=lambda a: -float(m[a]))[:TOP_AUS]
-    top = [{"au": a, "name": AU_LABELS[a], "value": round(float(m[a]), 3),
+    top = [{"au": a, "name": FACS_NAMES.get(a, a), "value": round(float(m[a]), 3),
             "mean_session": None if session.get(a) is None else round(float(session[a]), 3),
             "estimated_from": ESTIMATED[a][0] if a in ESTIMATED else None} for a in aus]
     return {"quality": quality, "expression": expression, "top_aus": top, "frames": list(span)}

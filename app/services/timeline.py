@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from app.core.analysers import au as _au
-from app.core.analysers.au import AU_NAMES
+from app.core.analysers.au import AU_NAMES, FACS_NAMES
 from app.core.analysers.columns import EXPRESSIONS
 from app.core.errors import VigilError
+from app.core.forensics.cues.fusion import CUE_ORDER
 from app.store import queries
 from app.store.workspace import Workspace
 
-CUE_NAMES: tuple[str, ...] = ("temporal", "blink", "headpose", "avsync", "sbi", "freq")
+CUE_NAMES: tuple[str, ...] = CUE_ORDER
 _HEAD = ("frame", "t_sec", "usable")
 _SERIES = _HEAD + AU_NAMES + EXPRESSIONS + ("forgery",) + tuple(f"fg_{c}" for c in CUE_NAMES)
 _A0 = len(_HEAD)
@@ -34,17 +33,8 @@ _F0 = _E0 + len(EXPRESSIONS)
 N_LANDMARKS = 478
 
 
-def _facs_names() -> dict[str, str]:
-    """AU -> FACS name, read from the table in :mod:`app.core.analysers.au`'s docstring (its one
-    source, so the names cannot drift from the documented definitions)."""
-    names = {}
-    for m in re.finditer(r"^(\d\d)\s{2,}([a-z][a-z ]+?)\s{2,}", _au.__doc__ or "", re.MULTILINE):
-        names[f"AU{m.group(1)}"] = m.group(2).strip()
-    return {a: names.get(a, a) for a in AU_NAMES}
-
-
 #: FACS name of each AU, e.g. ``AU_LABELS["AU12"] == "lip corner puller"``.
-AU_LABELS: dict[str, str] = _facs_names()
+AU_LABELS: dict[str, str] = {a: FACS_NAMES.get(a, a) for a in AU_NAMES}
 
 
 @dataclass

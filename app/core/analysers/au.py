@@ -65,6 +65,7 @@ shapes over time (correlation) with FACS tools rather than absolute levels.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -76,13 +77,20 @@ from app.core.analysers.raw import RAW_INDEX, RAW_NAMES
 if TYPE_CHECKING:
     from app.core.analysers.base import FaceBatch
 
-__all__ = ["AU_NAMES", "LATERAL_AUS", "RAW_NAMES", "ESTIMATED", "SPECS", "intensities", "AUAnalyser"]
+__all__ = ["AU_NAMES", "FACS_NAMES", "LATERAL_AUS", "RAW_NAMES", "ESTIMATED", "SPECS", "intensities", "AUAnalyser"]
 
 AU_NAMES: tuple[str, ...] = (
     "AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10", "AU11", "AU12", "AU13", "AU14",
     "AU15", "AU16", "AU17", "AU18", "AU20", "AU22", "AU23", "AU24", "AU25", "AU26", "AU27", "AU28",
     "AU43",
 )
+
+#: FACS name of each AU, e.g. ``FACS_NAMES["AU12"] == "lip corner puller"``, read from the table in
+#: this module's docstring (its one source, so the names cannot drift from the documented definitions).
+FACS_NAMES: dict[str, str] = {
+    f"AU{m.group(1)}": m.group(2).strip()
+    for m in re.finditer(r"^(\d\d)\s{2,}([a-z][a-z ]+?)\s{2,}", __doc__ or "", re.MULTILINE)
+}
 
 #: AUs the mesh cannot measure: (the measured AU they are estimated from, factor).
 ESTIMATED: dict[str, tuple[str, float]] = {"AU11": ("AU10", 0.6), "AU13": ("AU12", 0.5)}
