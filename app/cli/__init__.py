@@ -9,18 +9,19 @@ log file, exit status 1.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
+import pkgutil
 import signal
 import sys
-import threading
-from collections.abc import Callable
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
 from app import __version__
 from app.core.errors import VigilError
+from app.cli._common import Progress, StopOnSignal, add_workspace_arg, open_workspace
 from app.paths import default_workspace, user_log_dir
 
 log = logging.getLogger("vigil")
@@ -40,50 +41,6 @@ def _setup_logging() -> Path | None:
     return d / "vigil.log"
 
 
-def _workspace(args: argparse.Namespace) -> Any:
-    from app.store.workspace import Workspace
-
-    return Workspace.open(args.workspace or default_workspace())
-
-
-class _Progress:
-    """Rich progress bars on stderr, one per task, each shown from its first report.
-
-    Nothing is drawn for a bad input, which fails before any progress is reported.
-    """
-
-    def __init__(self) -> None:
-        self.bar = None
-        self.tasks: dict[str, Any] = {}
-        self._lock = threading.Lock()
-
-    def reporter(self, label: str, unit: str) -> Callable[[int, int, float], None]:
-        """A progress callback for one task (thread-safe: voice reports from a worker)."""
-        def report(done: int, total: int, t: float) -> None:
-            with self._lock:
-                if self.bar is None:
-                    from rich.console import Console
-                    from rich.progress import (BarColumn, Progress, TextColumn, TimeElapsedColumn,
-                                               TimeRemainingColumn)
-
-                    self.bar = Progress(TextColumn("[bold]{task.description}"), BarColumn(),
-                                        TextColumn("{task.completed}/{task.total} {task.fields[unit]}"),
-                                        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
-                                        console=Console(stderr=True))
-                    self.bar.start()
-                if label not in self.tasks:
-                    self.tasks[label] = self.bar.add_task(label, total=total, unit=unit)
-                self.bar.update(self.tasks[label], completed=done, total=max(total, done))
-        return report
-
-    def __enter__(self) -> _Progress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.stop()
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
     """Analyse a recording (video and voice) into a case and print the case id."""
     from app.core.pipeline import PipelineConfig
@@ -96,7 +53,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     voice = None if args.no_voice else VoiceConfig(language=args.language, asr_model=args.asr_model,
                                                    transcript=args.transcript)
     name = Path(args.video).name
-    with _workspace(args) as ws, _Progress() as progress, _StopOnSignal() as stop:
+    with open_workspace(args) as ws, Progress() as progress, StopOnSignal() as stop:
         res = analyze_media(ws, args.video, args.case, config, voice,
                             progress.reporter(f"{name} video", "frames"), progress.reporter(f"{name} voice", "utterances"),
                             stop.is_set)
@@ -139,7 +96,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     outputs = [(path, fn) for path, fn in outputs if path]
     if not outputs:
         raise VigilError("nothing to export: give at least one output, e.g. --frames-csv PATH")
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         case = ws.find_case(args.case)
         for path, fn in outputs:
             n = fn(ws, case["id"], path)
@@ -153,7 +110,7 @@ def cmd_import_au(args: argparse.Namespace) -> int:
     from app.services.au_interop import import_au
 
     table = read_au_csv(args.csv, args.format)  # a bad file fails here, before the workspace is touched
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         r = import_au(ws, args.case, args.csv, table=table)
     if args.json:
         print(json.dumps(r, indent=2, ensure_ascii=False))
@@ -171,7 +128,7 @@ def cmd_compare_au(args: argparse.Namespace) -> int:
     from app.services.au_interop import compare_au
 
     table = read_au_csv(args.reference, args.format)
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         report = compare_au(ws, args.case, args.reference, table=table)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -219,7 +176,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the deception-risk model on the institution's own labelled cases."""
     from app.services.calibrate import calibrate
 
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         report = calibrate(ws, args.labels, args.outcome_threshold)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
@@ -235,7 +192,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def cmd_cases(args: argparse.Namespace) -> int:
     """List the cases of a workspace."""
-    with _workspace(args) as ws:
+    with open_workspace(args) as ws:
         cases = ws.list_cases()
     if args.json:
         print(json.dumps(cases, indent=2))
@@ -294,7 +251,7 @@ def cmd_forgery_eval(args: argparse.Namespace) -> int:
     """Measure the forgery indicator on labelled real and fake videos (and optionally re-fit it)."""
     from app.services.forgery_eval import evaluate
 
-    with _workspace(args) as ws, _Progress() as progress:
+    with open_workspace(args) as ws, Progress() as progress:
         report = evaluate(args.real, args.fake, args.plot, args.fit, progress.reporter("videos", "videos"),
                           workspace=ws, cache=args.cache, groups=args.groups)
     if args.json:
@@ -350,7 +307,7 @@ def cmd_train_forgery(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise VigilError(str(exc)) from exc
     if args.activate:
-        with _workspace(args) as ws:
+        with open_workspace(args) as ws:
             report["activated"] = activate_blend_model(ws, str(out), report)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
@@ -414,9 +371,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"vigil {__version__}")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def ws(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--workspace", metavar="DB", help=f"workspace database (default: {default_workspace()})")
-
+    ws = add_workspace_arg
     a = sub.add_parser("analyze", help="analyse a recording (video and voice) into a case; prints the case id")
     a.add_argument("video", metavar="VIDEO")
     ws(a)
@@ -533,43 +488,23 @@ def build_parser() -> argparse.ArgumentParser:
     ws(g)
     g.add_argument("--screenshot", metavar="PNG", help="render the window at 1600x1000 with the case open, write PNG, exit")
     g.set_defaults(func=cmd_gui)
+    _register_command_modules(sub)
     return p
+
+
+def _register_command_modules(sub: Any) -> None:
+    """Each module of this package with a ``register(sub)`` function adds its own subcommands."""
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(sub)
 
 
 def _sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
-
-
-class _StopOnSignal:
-    """Ctrl-C or SIGTERM asks a long analysis to stop at its next batch; a second one stops at once.
-
-    An exception raised at an arbitrary point of a multi-threaded pipeline (what Python does with
-    SIGINT) can land while a worker thread waits on the main one. Asking instead lets every stage
-    stop where it polls, commit, and mark its run for resuming.
-    """
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self._old: dict[int, Any] = {}
-
-    def is_set(self) -> bool:
-        return self._event.is_set()
-
-    def _handle(self, signum: int, frame: object) -> None:
-        if self._event.is_set():
-            raise KeyboardInterrupt
-        self._event.set()
-        print("\nvigil: stopping after the current batch (press Ctrl-C again to stop at once)", file=sys.stderr)
-
-    def __enter__(self) -> _StopOnSignal:
-        if threading.current_thread() is threading.main_thread():
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                self._old[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._old.items():
-            signal.signal(sig, old)
 
 
 def main(argv: list[str] | None = None) -> int:
