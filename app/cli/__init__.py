@@ -91,8 +91,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from app.services.au_interop import pyfeat_csv
 
+    from app.services.export_eaf import export_eaf
+    from app.services.export_json import export_json
+
     outputs = [(args.frames_csv, export.frames_csv), (args.utterances_csv, export.utterances_csv),
-               (args.features_csv, export.features_csv), (args.pyfeat_csv, pyfeat_csv)]
+               (args.features_csv, export.features_csv), (args.pyfeat_csv, pyfeat_csv),
+               (args.eaf, export_eaf), (args.json, export_json)]
     outputs = [(path, fn) for path, fn in outputs if path]
     if not outputs:
         raise VigilError("nothing to export: give at least one output, e.g. --frames-csv PATH")
@@ -100,7 +104,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         case = ws.find_case(args.case)
         for path, fn in outputs:
             n = fn(ws, case["id"], path)
-            print(f"{path}: {n} rows", file=sys.stderr)
+            print(f"{path}: {n} {'annotations' if fn is export_eaf else 'seconds' if fn is export_json else 'rows'}",
+                  file=sys.stderr)
     return 0
 
 
@@ -392,6 +397,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--utterances-csv", metavar="PATH", help="per-utterance transcript, arousal and risk")
     e.add_argument("--features-csv", metavar="PATH", help="per-utterance acoustic (ac_*) and text (tx_*) features")
     e.add_argument("--pyfeat-csv", metavar="PATH", help="the AUs in py-feat's Fex CSV layout (Vigil's 0-5 intensities)")
+    e.add_argument("--eaf", metavar="PATH", help="ELAN 3.0 document: annotation tiers, transcript, expression and AU events")
+    e.add_argument("--json", metavar="PATH", help="the whole case as JSON (resources/schema/case_export.schema.json)")
     e.set_defaults(func=cmd_export)
 
     ia = sub.add_parser("import-au", help="put another tool's AUs (OpenFace 2.0, py-feat CSV) on a case's timelines")
