@@ -201,6 +201,9 @@ def _card_limits(card: str) -> str:
     except OSError:
         return ""
     m = re.search(r"^##+ [^\n]*limit[^\n]*\n|\*\*[^*\n]*limits?[^*\n]*\*\*:?", text, re.I | re.M)
+    status = re.search(r"^\| *Status *\| *(.+?) *\|\s*$", text, re.M)  # a card's summary table says it
+    if m is None and status is not None:
+        return re.sub(r"[`*_]", "", status.group(1)).strip()
     body = text[m.end():] if m else re.sub(r"^#.*\n", "", text, count=1)
     body = re.sub(r"^\|.*$", "", body, flags=re.M)  # markdown tables do not read as a sentence
     first = re.split(r"^#", body, maxsplit=1, flags=re.M)[0]
