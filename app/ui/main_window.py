@@ -120,6 +120,9 @@ class MainWindow(QMainWindow, AnalysisControl, KeySlots):
             if isinstance(state, QByteArray):
                 self.splitter.restoreState(state)
         self.case_list.refresh()
+        from app.ui import first_start
+
+        self.welcome = first_start.install(self)  # an empty workspace offers the sample interview
 
     # -- construction ----------------------------------------------------------------------------
     def _dock(self, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -425,6 +428,12 @@ class MainWindow(QMainWindow, AnalysisControl, KeySlots):
     def _on_interval(self, t0: float, t1: float) -> None:
         if self.case_id is not None:
             self.explain.show_interval(t0, t1)
+
+    def write_report(self) -> None:
+        """File > Report…: the open case's report as PDF (:mod:`app.ui.report_dialog`)."""
+        from app.ui.report_dialog import write_report
+
+        write_report(self)
 
     def show_message(self, text: str, title: str | None = None) -> None:
         """A plain-language message in a non-blocking box (also kept in ``last_message``)."""

@@ -30,6 +30,7 @@ class AUHeatTrack(Track):
     """
 
     key = "aus"
+    _tick_length = 0  # AU names only
     title = N_("Action units")
     hint = N_("intensity 0–5")
     stretch = 2.3

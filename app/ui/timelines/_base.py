@@ -210,6 +210,8 @@ class Track:
     y_range: tuple[float, float] = (0.0, 1.0)
     y_padding = 0.12
     _top_px = 0.0  # pixels at the top kept free of data (under the legend)
+    _empty = False  # no data to show: the left axis draws no line, ticks or numbers
+    _tick_length = -5  # pyqtgraph's default; tracks with label-only axes set 0
 
     def __init__(self) -> None:
         self.vb = TimeViewBox()
@@ -254,7 +256,26 @@ class Track:
         """What the mouse is over at time ``t``, height ``y`` (plain text for a tooltip; "" for none)."""
         return ""
 
+    def has_data(self, data: Any) -> bool:
+        """Whether ``data`` gives this track anything to draw (frames, by default)."""
+        return data is not None and len(getattr(data, "t", ())) > 0
+
     # -- shared --------------------------------------------------------------------------------
+    def set_empty(self, empty: bool) -> None:
+        """An empty track shows no axis: without data, stacked tracks' numbers ran into each other."""
+        self._empty = empty
+        self._style_left_axis()
+
+    def _shows_values(self) -> bool:
+        """Whether the left axis writes its numbers when the track has data (overridable)."""
+        return True
+
+    def _style_left_axis(self) -> None:
+        ax = self.plot.getAxis("left")
+        ax.setStyle(showValues=self._shows_values() and not self._empty,
+                    tickLength=0 if self._empty else self._tick_length)
+        ax.setPen(pg.mkPen(None) if self._empty else pg.mkPen(self.colors["grid"]))
+
     def set_y_range(self, lo: float, hi: float) -> None:
         """Fix the y range; numeric tracks keep a margin so the end tick labels are not cut off."""
         self.y_range = (lo, hi)
@@ -288,6 +309,7 @@ class Track:
             ax = self.plot.getAxis(name)
             ax.setPen(pg.mkPen(self.colors["grid"]))
             ax.setTextPen(pg.mkPen(fg))
+        self._style_left_axis()
         self.cursor.setPen(pg.mkPen(self.colors["cursor"], width=2))
         self.selection.setBrush(pg.mkBrush(qcolor(self.colors["selection"])))
         for ln in self.selection.lines:

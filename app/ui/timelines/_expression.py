@@ -148,12 +148,15 @@ class ExpressionTrack(Track):
             lut[i] = (c.red(), c.green(), c.blue(), 255)
         return lut  # last row: no usable face, transparent
 
+    def _shows_values(self) -> bool:
+        return getattr(self, "mode", "stacked") == "stacked"
+
     def _apply_mode(self) -> None:
         stacked = self.mode == "stacked"
         for c in self.curves:
             c.setVisible(stacked)
         self.band.setVisible(not stacked)
-        self.plot.getAxis("left").setStyle(showValues=stacked)
+        self._style_left_axis()
         if not stacked:
             r = self.vb.viewRange()[0]
             self.update_view(r[0], r[1], int(self.vb.width()) or 1000)

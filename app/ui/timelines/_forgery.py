@@ -44,6 +44,10 @@ class ForgeryTrack(Track):
         self._score = np.zeros(0, np.float32)
         self._cue_values: dict[str, np.ndarray] = {}
 
+    def has_data(self, data: Any) -> bool:
+        return data is not None and (bool(getattr(data, "forgery_windows", None))
+                                     or bool(np.isfinite(np.asarray(getattr(data, "forgery", []), np.float32)).any()))
+
     def set_data(self, data: Any) -> None:
         """Fused score, per-cue scores, and the insufficient-evidence indicator."""
         t = np.asarray(data.t, np.float64)

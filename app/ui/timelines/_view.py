@@ -97,6 +97,7 @@ class TimelineView(AnnotationEditing, QtWidgets.QWidget):
         self._hover = pg.SignalProxy(self.glw.scene().sigMouseMoved, rateLimit=30, slot=self._on_hover)
         self._layout()
         self.apply_colors(theme.colors())
+        self._show_empty()
         i18n.notifier().changed.connect(self.retranslate)
         theme.notifier().changed.connect(self._on_theme)
         self.show_range(0.0, self._duration)
@@ -112,6 +113,12 @@ class TimelineView(AnnotationEditing, QtWidgets.QWidget):
         self._set_duration(data)
         self.show_range(0.0, self._duration)
         self._update_views()
+        self._show_empty()
+
+    def _show_empty(self) -> None:
+        """Tracks without data show no axis (their numbers would stack beside the titles)."""
+        for track in self.tracks:
+            track.set_empty(not track.has_data(self._data))
 
     def append_data(self, data: TimelineData) -> None:
         """Add rows that came after what is shown (live analysis); the visible range stays."""
@@ -140,10 +147,12 @@ class TimelineView(AnnotationEditing, QtWidgets.QWidget):
         # While the reviewer watches everything analysed so far, keep watching everything as it grows.
         self.show_range(x0, self._duration if showing_all else x1)
         self._update_views()
+        self._show_empty()
 
     def set_waveform(self, t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         """The audio envelope from :func:`app.services.timeline.waveform_envelope`."""
         self.waveform.set_waveform(t, lo, hi)
+        self.waveform.set_empty(not self.waveform.has_data(self._data))
 
     def data(self) -> Any:
         """The TimelineData shown (None before ``set_data``)."""

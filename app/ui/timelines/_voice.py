@@ -57,9 +57,16 @@ class WaveformTrack(Track):
         """Only notes when the recording has no audio; the envelope comes through ``set_waveform``."""
         self._show_note(not bool(getattr(data, "has_audio", True)))
 
+    def has_data(self, data: Any) -> bool:
+        """An envelope has been set (it comes after the case's data, from the audio file)."""
+        return self._samples > 0
+
+    _samples = 0
+
     def set_waveform(self, t: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         """One line sweeps each bin's min and max (the pyramid pools bins further when zoomed out)."""
         t = np.asarray(t, np.float64)
+        self._samples = len(t)
         self.curve.setData(t, np.asarray(lo, np.float32), np.asarray(hi, np.float32))
         self._show_note(len(t) == 0)
 
@@ -86,6 +93,7 @@ class SpeechTrack(Track):
     written inside the bars; only utterances in view get text, elided to their bar."""
 
     key = "speech"
+    _tick_length = 0  # speaker names only
     title = N_("Speakers")
     hint = N_("transcript inside turns")
     stretch = 1.0
@@ -105,6 +113,9 @@ class SpeechTrack(Track):
         self._font = QtGui.QFont()
         self._font.setPointSizeF(7.5)
         self._applicant: set[str] = set()
+
+    def has_data(self, data: Any) -> bool:
+        return data is not None and bool(getattr(data, "utterances", None))
 
     def set_data(self, data: Any) -> None:
         """One bar per utterance; rows by speaker label, applicant first (top)."""
@@ -238,6 +249,9 @@ class _UtteranceValueTrack(Track):
             self.plot.addItem(item)
         self.plot.addItem(self.zero, ignoreBounds=True)
         self.values = np.zeros(0)
+
+    def has_data(self, data: Any) -> bool:
+        return data is not None and bool(getattr(data, "utterances", None))
 
     def set_data(self, data: Any) -> None:
         """Steps per utterance that has a value (the interviewer's turns usually have none)."""
