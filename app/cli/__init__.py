@@ -342,6 +342,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
         r = run_gui_bench()
         print(json.dumps(r, indent=2) if args.json else format_gui_report(r))
         return 0
+    if args.report:
+        from app.services.bench import run_report_bench
+        from app.ui.report_text import ReportText
+
+        print("building a synthetic 20-minute case and timing its report…", file=sys.stderr)
+        print(to_json(run_report_bench(ReportText)))
+        return 0
     height = 720 if args.hd else args.height
     fps = 30 if args.hd else args.fps
     print("benchmarking (each stage runs the whole clip)…", file=sys.stderr)
@@ -486,6 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--asr-model", choices=("whisper-base", "whisper-tiny.en"), default="whisper-base")
     b.add_argument("--session", action="store_true",
                    help="time video alone, voice alone and both side by side on one recording")
+    b.add_argument("--report", action="store_true", help="time the case report (PDF) of a synthetic 20-minute case")
     b.add_argument("--gui", action="store_true",
                    help="time opening a synthetic one-hour case in the review window, and its pan/zoom frames")
     b.set_defaults(func=cmd_bench)

@@ -331,3 +331,28 @@ def run_session_bench(media: Path) -> dict[str, Any]:
             "voice_s": round(voice_s, 2), "both_s": round(both_s, 2),
             "overlap_ratio": round(both_s / (video_s + voice_s), 3),
             "realtime_factor": round(info.duration_s / both_s, 2), "peak_rss_mb": round(peak_rss_mb(), 1)}
+
+
+def run_report_bench(text_for: Any = None, minutes: float = 20.0) -> dict[str, Any]:
+    """Time the case report (build and PDF) of a synthetic ``minutes``-long case, in English and Chinese.
+
+    ``text_for(lang)`` gives the report's text object (the CLI passes the explanation panel's
+    sentences); without it the bare English text is used for both. Target: at most 10 s for 20 minutes.
+    """
+    import tempfile
+
+    from app.services.report import EnglishText, build
+    from app.services.report_pdf import write_pdf
+    from app.services.synthetic import build_synthetic_case
+    from app.store.workspace import Workspace
+
+    out: dict[str, Any] = {"case_minutes": minutes, "target_s": 10.0}
+    with tempfile.TemporaryDirectory(prefix="vigil-report-bench-") as d, Workspace.open(Path(d) / "ws.db") as ws:
+        case_id = build_synthetic_case(ws, minutes * 60.0, 30.0)
+        for lang in ("en", "zh"):
+            t0 = time.perf_counter()
+            report = build(ws, case_id, text_for(lang) if text_for else EnglishText())
+            pages = write_pdf(report, Path(d) / f"report_{lang}.pdf")
+            out[f"report_{lang}_s"] = round(time.perf_counter() - t0, 2)
+            out[f"pages_{lang}"] = pages
+    return out
