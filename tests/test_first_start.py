@@ -106,8 +106,15 @@ def test_sample_is_analysed_on_first_use_and_fills_the_tracks(qtbot, tmp_path: P
         assert data.usable.mean() > 0.9
         for track in (win.timeline.expression, win.timeline.forgery, win.timeline.speech, win.timeline.risk):
             assert track.has_data(data) and _axis_values(track), track.key
-        # A second start of the window on the same workspace: no welcome, the case is there.
         assert win.ws.find_case("latest")["id"] == win.case_id
+        # File > Report… on the sample: the PDF is written off the UI thread, and the status bar says so.
+        from app.ui.report_dialog import write_report
+
+        pdf = tmp_path / "sample.pdf"
+        write_report(win, str(pdf))
+        qtbot.waitUntil(lambda: "Report written" in win.statusBar().currentMessage()
+                        or "Cannot write" in win.last_message, timeout=120_000)
+        assert pdf.stat().st_size > 50_000 and pdf.read_bytes()[:5] == b"%PDF-"
     finally:
         win.stop_analysis()
         ws.close()
