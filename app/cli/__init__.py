@@ -99,7 +99,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as ws:
         case = ws.find_case(args.case)
         for path, fn in outputs:
-            n = fn(ws, case["id"], path)
+            if fn is export.frames_csv:
+                n = fn(ws, case["id"], path, landmarks=bool(getattr(args, "landmarks", False)))
+            else:
+                n = fn(ws, case["id"], path)
             print(f"{path}: {n} rows", file=sys.stderr)
     return 0
 
@@ -392,6 +395,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--utterances-csv", metavar="PATH", help="per-utterance transcript, arousal and risk")
     e.add_argument("--features-csv", metavar="PATH", help="per-utterance acoustic (ac_*) and text (tx_*) features")
     e.add_argument("--pyfeat-csv", metavar="PATH", help="the AUs in py-feat's Fex CSV layout (Vigil's 0-5 intensities)")
+    e.add_argument("--landmarks", action="store_true",
+                   help="add the raw 478-point face mesh to --frames-csv (biometric data: left out by default)")
     e.set_defaults(func=cmd_export)
 
     ia = sub.add_parser("import-au", help="put another tool's AUs (OpenFace 2.0, py-feat CSV) on a case's timelines")
