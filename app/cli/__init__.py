@@ -56,7 +56,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with open_workspace(args) as ws, Progress() as progress, StopOnSignal() as stop:
         res = analyze_media(ws, args.video, args.case, config, voice,
                             progress.reporter(f"{name} video", "frames"), progress.reporter(f"{name} voice", "utterances"),
-                            stop.is_set)
+                            stop.is_set, purpose=getattr(args, "purpose", None))
     if res.interrupted:
         raise KeyboardInterrupt  # everything is committed and marked; main() says how to resume
     v, a = res.video, res.voice
@@ -386,6 +386,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--asr-model", choices=("whisper-base", "whisper-tiny.en"), default="whisper-base",
                    help="speech recognition model (tiny.en: faster, English only)")
     a.add_argument("--transcript", metavar="SRT|VTT", help="use this subtitle file instead of speech recognition")
+    a.add_argument("--purpose", metavar="PURPOSE",
+                   help="why the interview was held (credit, kyc, fraud_investigation, employee, hiring, other)")
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("export", help="export a case (several outputs may be given at once)")
