@@ -163,6 +163,16 @@ def history(ws: Workspace, case_id: int | None = None, limit: int | None = None)
     return out
 
 
+def append_many(ws: Workspace, entries: list[Entry]) -> None:
+    """Append several entries in one transaction (a generated workspace for the bench)."""
+    def _write(db: sqlite_utils.Database) -> None:
+        with db.atomic():
+            for e in entries:
+                append(db, e)
+
+    ws.write(_write)
+
+
 def record(ws: Workspace, entry: Entry) -> int:
     """Append an entry on its own (for a change that is not a workspace write, e.g. a file export)."""
     return int(ws.write(lambda db: append(db, entry)))
