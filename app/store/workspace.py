@@ -133,6 +133,8 @@ def _explain(path: Path, exc: BaseException) -> WorkspaceError:
     msg = str(exc)
     if isinstance(exc, sqlite3.DatabaseError) and "not a database" in msg:
         return WorkspaceError(f"{path}: not a Vigil workspace (the file is not an SQLite database)")
+    if "disk is full" in msg or "No space left" in msg or "too big" in msg or getattr(exc, "errno", None) == 28:
+        return WorkspaceError(f"{path}: the disk is full; free some space and try again (what was saved before is kept)")
     if "readonly" in msg or "read-only" in msg or isinstance(exc, PermissionError):
         return WorkspaceError(f"{path}: workspace is not writable (permission denied or read-only disk)")
     return WorkspaceError(f"{path}: cannot open or write the workspace ({msg})")
