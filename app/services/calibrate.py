@@ -52,11 +52,11 @@ def _read_labels(path: Path, threshold: float) -> list[tuple[str, int, float | N
             if r.get("label") not in (None, ""):
                 out.append((case, int(float(r["label"])), None))
             else:
-                v = float(r["outcome"])
+                v = float(r.get("outcome"))  # type: ignore[arg-type]  # None: TypeError below
                 if v != v:
                     raise ValueError("nan")
                 out.append((case, int(v > threshold), v))
-        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+        except (TypeError, ValueError, OverflowError, AttributeError, KeyError) as exc:
             raise VigilError(f"{path}, line {k}: label/outcome is not a number") from exc
     return out
 

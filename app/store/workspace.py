@@ -250,13 +250,18 @@ class Workspace:
     def write(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(writer_db, *args)`` on the writer thread and wait for its result."""
         watch = getattr(self._local, "watch", None)
-        if watch is None:
-            return self.submit(fn, *args).result()
         t0 = time.perf_counter()
+        fut = self.submit(fn, *args)
         try:
-            return self.submit(fn, *args).result()
+            return fut.result()
         finally:
-            watch.waited("write: " + getattr(fn, "__qualname__", "?"), time.perf_counter() - t0)
+            # The caller has its result or its error: flush() and close() must not raise it again
+            # (a full disk reported once would otherwise fail the close too).
+            with self._lock:
+                if fut in self._pending:
+                    self._pending.remove(fut)
+            if watch is not None:
+                watch.waited("write: " + getattr(fn, "__qualname__", "?"), time.perf_counter() - t0)
 
     def watch_slow(self, limit_ms: float = 50.0) -> SlowWatch:
         """Record, from now on, every statement this thread runs (and every write it waits for)
