@@ -101,6 +101,8 @@ def test_kill_during_analysis(talking_head: Path, tmp_path: Path) -> None:
     assert con.execute("select count(*) from frames").fetchone()[0] >= seen
     assert con.execute("select count(*) from audit").fetchone()[0] >= audit_seen
     assert con.execute("select status from runs").fetchone()[0] == "running"  # killed: never marked
+    print(f"\nkill -9 in analysis: {seen} frames / {audit_seen} audit entries seen before the kill, "
+          f"{con.execute('select count(*) from frames').fetchone()[0]} frames after reopening, chain intact")
     con.close()
     # Running the same command again resumes and completes; the chain still verifies.
     r = subprocess.run([sys.executable, "-m", "app", "analyze", str(talking_head), "--no-voice", "--workspace",
@@ -141,6 +143,7 @@ def test_kill_during_annotation_save(tmp_path: Path) -> None:
     audited = {int(r[0]) for r in con.execute(
         "select json_extract(detail_json, '$.id') from audit where action = 'annotation.add'")}
     assert set(ids) <= audited
+    print(f"\nkill -9 in annotation saves: {len(ids)} reported saved, {len(stored)} stored, all with entries")
     con.close()
 
 
@@ -177,6 +180,8 @@ def test_kill_during_export(review_case: tuple[Path, int, Path], tmp_path: Path)
     assert exports >= 2
     anns = {int(x.split()[2]) for x in lines}
     assert anns <= {r[0] for r in con.execute("select id from annotations where deleted = 0")}
+    print(f"\nkill -9 during export: {frames_before} frames and {meshes_before} meshes unchanged, "
+          f"{exports} export entries, chain intact")
     con.close()
 
 
@@ -246,6 +251,7 @@ def test_full_disk_gives_a_clear_message_and_loses_nothing(tiny_disk: Path) -> N
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     v = _chain_ok(con)
     assert v.ok, v.problem
+    print(f"\nfull disk: {len(saved)} annotations saved before '{err}'; all {len(stored)} kept, {v.entries} entries")
     con.close()
 
 
