@@ -247,7 +247,12 @@ def test_supervisor_sign_off(qtbot, opened):
     from app.ui.decision_panel import DecisionPanel
     from app.ui.settings import Settings
 
+    from app.services import users
+
     ws, case_id, ws_path = opened
+    # Issue 15: only a registered supervisor signs off (the OS user registers as the first admin).
+    users.add_user(ws, users.os_user(), "Admin", "admin")
+    users.add_user(ws, "bob.zhao", "Bob Zhao", "supervisor")
     settings = Settings()
     settings.reviewer = "Alice Wang"
     panel = DecisionPanel(settings)

@@ -243,8 +243,14 @@ def test_verdict_needs_a_reason_and_nothing_is_written(review_case: tuple[Path, 
 
 
 def test_sign_off_rules(review_case: tuple[Path, int, Path]) -> None:
+    from app.services import users
+
     path, case_id, _ = review_case
     with Workspace.open(path) as ws:
+        # Sign-off needs a registered supervisor (issue 15): the OS user registers as the first admin.
+        users.add_user(ws, users.os_user(), "Admin", "admin")
+        users.add_user(ws, "zhang.min", "zhang.min", "supervisor")
+        users.add_user(ws, "wang.fang", "wang.fang", "supervisor")
         with pytest.raises(rv.ReviewError, match="no verdict to sign off"):
             rv.sign_off(ws, case_id, "zhang.min")
         rv.set_status(ws, case_id, "in_review", "li.wei")

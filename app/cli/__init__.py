@@ -56,7 +56,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     with open_workspace(args) as ws, Progress() as progress, StopOnSignal() as stop:
         res = analyze_media(ws, args.video, args.case, config, voice,
                             progress.reporter(f"{name} video", "frames"), progress.reporter(f"{name} voice", "utterances"),
-                            stop.is_set)
+                            stop.is_set, purpose=getattr(args, "purpose", None))
     if res.interrupted:
         raise KeyboardInterrupt  # everything is committed and marked; main() says how to resume
     v, a = res.video, res.voice
@@ -88,9 +88,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the requested exports of a case (several in one call)."""
     from app.services import export
-
     from app.services.au_interop import pyfeat_csv
-
     from app.services.export_eaf import export_eaf
     from app.services.export_json import export_json
 
@@ -103,7 +101,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     with open_workspace(args) as ws:
         case = ws.find_case(args.case)
         for path, fn in outputs:
-            n = fn(ws, case["id"], path)
+            if fn is export.frames_csv:
+                n = fn(ws, case["id"], path, landmarks=bool(getattr(args, "landmarks", False)))
+            else:
+                n = fn(ws, case["id"], path)
             print(f"{path}: {n} {'annotations' if fn is export_eaf else 'seconds' if fn is export_json else 'rows'}",
                   file=sys.stderr)
     return 0
@@ -395,6 +396,8 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--asr-model", choices=("whisper-base", "whisper-tiny.en"), default="whisper-base",
                    help="speech recognition model (tiny.en: faster, English only)")
     a.add_argument("--transcript", metavar="SRT|VTT", help="use this subtitle file instead of speech recognition")
+    a.add_argument("--purpose", metavar="PURPOSE",
+                   help="why the interview was held (credit, kyc, fraud_investigation, employee, hiring, other)")
     a.set_defaults(func=cmd_analyze)
 
     e = sub.add_parser("export", help="export a case (several outputs may be given at once)")
@@ -406,6 +409,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--pyfeat-csv", metavar="PATH", help="the AUs in py-feat's Fex CSV layout (Vigil's 0-5 intensities)")
     e.add_argument("--eaf", metavar="PATH", help="ELAN 3.0 document: annotation tiers, transcript, expression and AU events")
     e.add_argument("--json", metavar="PATH", help="the whole case as JSON (resources/schema/case_export.schema.json)")
+    e.add_argument("--landmarks", action="store_true",
+                   help="add the raw 478-point face mesh to --frames-csv (biometric data: left out by default)")
     e.set_defaults(func=cmd_export)
 
     ia = sub.add_parser("import-au", help="put another tool's AUs (OpenFace 2.0, py-feat CSV) on a case's timelines")

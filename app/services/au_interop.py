@@ -151,8 +151,12 @@ def pyfeat_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
     m[unusable, 2:] = np.nan
     idx = {c: j for j, c in enumerate(cols)}
     media = queries.case_media(ws, case_id, run.get("media_id"))
-    return write_pyfeat_csv(
+    n = write_pyfeat_csv(
         out, m[:, 0].astype(np.int64), {a: m[:, idx[a]] for a in AU_NAMES},
         {p: m[:, idx[v]] for p, v in _PYFEAT_EMOTION.items()}, Path(str((media or {}).get("path") or "")).name,
         {"FaceRectX": m[:, idx["face_x"]], "FaceRectY": m[:, idx["face_y"]], "FaceRectWidth": m[:, idx["face_w"]],
          "FaceRectHeight": m[:, idx["face_h"]]})
+    from app.services.export import record_export
+
+    record_export(ws, case_id, "pyfeat_csv", out, n)
+    return n

@@ -183,12 +183,45 @@ def run_bench(video: Path | None = None, height: int | None = None, fps: int | N
             "pipeline_fps_runs": [round(r[0], 1) for r in full_runs],
             "pipeline_without_forgery_fps_runs": [round(r[0], 1) for r in bare_runs],
         }
+        out.update(audit_verify_seconds())
         if loop > 1:
             looped = make_variant(path, Path(tmp) / "looped.mp4", loop=loop)
             once, many = _rss_in_child(path, config), _rss_in_child(looped, config)
             out.update({"loop": loop, "rss_once_mb": round(once, 1), "rss_loop_mb": round(many, 1),
                         "rss_loop_ratio": round(many / once, 3)})
     return out
+
+
+def audit_verify_seconds(cases: int = 1000, repeats: int = 3) -> dict[str, Any]:
+    """Build a workspace of ``cases`` cases with a reviewer's typical trail each (create, media, two
+    analyses started and finished, five annotation edits, a verdict, a sign-off, an export: 13 entries)
+    and time :func:`app.store.audit.verify` over the whole chain (fastest of ``repeats``)."""
+    from app.store import audit
+    from app.store.workspace import Workspace
+
+    with tempfile.TemporaryDirectory() as tmp, Workspace.open(Path(tmp) / "audit.db") as ws:
+        entries: list[audit.Entry] = []
+        for k in range(cases):
+            case_id = ws.create_case(f"bench case {k}")
+            E = audit.Entry  # noqa: N806
+            entries += [E("media.add", case_id, {"media_id": k, "path": f"/data/interview_{k}.mp4", "sha256": "ab" * 32}),
+                        *(E("run.start", case_id, {"run_id": 2 * k + j, "params": {"stride": 1}}) for j in (0, 1)),
+                        *(E("run.completed", case_id, {"run_id": 2 * k + j, "last_frame": 5400}) for j in (0, 1)),
+                        *(E("annotation.add", case_id, {"id": 5 * k + j, "tier": "Evasive", "start_s": 12.5 * j,
+                                                        "end_s": 12.5 * j + 3, "label": "vague answer", "note": ""},
+                            "li.wei") for j in range(5)),
+                        E("case.status", case_id, {"from": "new", "to": "rejected", "reason": "face swap at 12 s"},
+                          "li.wei"),
+                        E("case.signoff", case_id, {"verdict": "rejected"}, "zhang.min"),
+                        E("export", case_id, {"kind": "frames_csv", "rows": 5400})]
+        audit.append_many(ws, entries)
+        times, verdict = [], None
+        for _ in range(max(1, repeats)):
+            t0 = time.perf_counter()
+            verdict = audit.verify(ws)
+            times.append(time.perf_counter() - t0)
+    assert verdict is not None and verdict.ok
+    return {"audit_cases": cases, "audit_entries": verdict.entries, "audit_verify_s": round(min(times), 3)}
 
 
 def format_report(r: dict[str, Any]) -> str:
@@ -201,6 +234,9 @@ def format_report(r: dict[str, Any]) -> str:
              f"real-time factor {r['realtime_factor']:.2f}x  (target >= 1.5x at 720p/30)",
              f"forgery cues     +{100 * r['forgery_overhead']:.0f}% of the face pipeline's time  (target <= 25%)",
              f"peak RSS         {r['peak_rss_mb']:.0f} MiB"]
+    if "audit_verify_s" in r:
+        lines.append(f"audit chain      {r['audit_verify_s']:.3f} s to verify {r['audit_entries']} entries of "
+                     f"{r['audit_cases']} cases  (target <= 2 s)")
     if "loop" in r:
         lines.append(f"memory, clip x{r['loop']} vs once: {r['rss_loop_mb']:.0f} / {r['rss_once_mb']:.0f} MiB "
                      f"= {r['rss_loop_ratio']:.2f}  (target <= 1.2)")

@@ -39,17 +39,24 @@ def _read_labels(path: Path, threshold: float) -> list[tuple[str, int, float | N
             rows = list(csv.DictReader(fh))
     except OSError as exc:
         raise VigilError(f"{path}: cannot read the labels file ({exc.strerror or exc})") from exc
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise VigilError(f"{path}: not a UTF-8 CSV labels file ({str(exc).splitlines()[0][:100]})") from exc
     if not rows or "case" not in rows[0] or not ({"label", "outcome"} & set(rows[0])):
         raise VigilError(f"{path}: needs a 'case' column and a 'label' (0/1) or 'outcome' (e.g. days overdue) column")
     out = []
     for k, r in enumerate(rows, start=2):
         try:
+            case = (r.get("case") or "").strip()
+            if not case:
+                raise VigilError(f"{path}, line {k}: no case id")
             if r.get("label") not in (None, ""):
-                out.append((r["case"].strip(), int(float(r["label"])), None))
+                out.append((case, int(float(r["label"])), None))
             else:
-                v = float(r["outcome"])
-                out.append((r["case"].strip(), int(v > threshold), v))
-        except (TypeError, ValueError) as exc:
+                v = float(r.get("outcome"))  # type: ignore[arg-type]  # None: TypeError below
+                if v != v:
+                    raise ValueError("nan")
+                out.append((case, int(v > threshold), v))
+        except (TypeError, ValueError, OverflowError, AttributeError, KeyError) as exc:
             raise VigilError(f"{path}, line {k}: label/outcome is not a number") from exc
     return out
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from app.core.analysers.au import AU_NAMES, LATERAL_AUS
 from app.core.analysers.columns import EXPRESSIONS
 from app.core.errors import VigilError
-from app.store import runs
+from app.store import audit, runs
 from app.store.workspace import Workspace
 
 # (CSV header, database column). The first columns are a fixed contract; more may follow.
@@ -35,24 +35,59 @@ def _fmt(v: object) -> object:
     return v
 
 
-def frames_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
-    """Write the case's frames CSV; returns the number of rows written."""
+def record_export(ws: Workspace, case_id: int, kind: str, out: str | Path, rows: int, **facts: object) -> None:
+    """Append the ``export`` audit entry of a file just written: what, where, how many rows, its sha256."""
+    import hashlib
+
+    path = Path(out)
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        digest = None  # type: ignore[assignment]
+    audit.record(ws, audit.Entry("export", case_id, {"kind": kind, "path": str(path.resolve()), "rows": rows,
+                                                     "sha256": digest.hexdigest() if digest else None, **facts}))
+
+
+def landmark_columns(n: int = 478) -> list[str]:
+    """Headers of the raw face-mesh columns (image-normalised x, y and relative depth z of each point)."""
+    return [f"lm{i}_{a}" for i in range(n) for a in "xyz"]
+
+
+def frames_csv(ws: Workspace, case_id: int, out: str | Path, landmarks: bool = False) -> int:
+    """Write the case's frames CSV; returns the number of rows written.
+
+    Raw face-mesh landmarks are biometric data: they are left out unless ``landmarks`` asks for
+    them (478 x/y/z columns after the others). The export is audited.
+    """
+    import numpy as np
+
     run = runs.case_run(ws, case_id)
     if run is None:
         raise VigilError(f"case {case_id} has no video analysis to export")
     out = Path(out)
     db_cols = [c for _, c in FRAME_COLUMNS]
+    lm_cols = landmark_columns() if landmarks else []
+    blank = [""] * len(lm_cols)
     n = 0
     try:
         with out.open("w", newline="", encoding="utf-8") as fh:
             w = csv.writer(fh)
-            w.writerow([h for h, _ in FRAME_COLUMNS])
-            for row in runs.export_rows(ws, run["id"], db_cols):
+            w.writerow([h for h, _ in FRAME_COLUMNS] + lm_cols)
+            for row in runs.export_rows(ws, run["id"], db_cols, mesh=landmarks):
                 usable = bool(row["usable"])
-                w.writerow([_fmt(row[c]) if usable or c not in _SCORES else "" for c in db_cols])
+                cells = [_fmt(row[c]) if usable or c not in _SCORES else "" for c in db_cols]
+                if landmarks:
+                    xyz = row["xyz"]
+                    cells += ([f"{v:.4f}" for v in np.frombuffer(xyz, dtype=np.float16).astype(np.float32)]
+                              if xyz is not None and len(xyz) == 2 * len(lm_cols) else blank)
+                w.writerow(cells)
                 n += 1
     except OSError as exc:
         raise VigilError(f"{out}: cannot write the CSV ({exc.strerror or exc})") from exc
+    record_export(ws, case_id, "frames_csv", out, n, landmarks=landmarks)
     return n
 
 
@@ -93,6 +128,7 @@ def utterances_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
                 n += 1
     except OSError as exc:
         raise VigilError(f"{out}: cannot write the CSV ({exc.strerror or exc})") from exc
+    record_export(ws, case_id, "utterances_csv", out, n)
     return n
 
 
@@ -116,4 +152,5 @@ def features_csv(ws: Workspace, case_id: int, out: str | Path) -> int:
                 n += 1
     except OSError as exc:
         raise VigilError(f"{out}: cannot write the CSV ({exc.strerror or exc})") from exc
+    record_export(ws, case_id, "features_csv", out, n)
     return n

@@ -17,12 +17,15 @@ from collections.abc import Callable
 from typing import Any
 
 from app.core.errors import VigilError
+from app.services import users
+from app.store import audit
 from app.store import review as store
 from app.store import runs
 from app.store.workspace import Workspace, now
 
 STATUSES = ("new", "in_review", "escalated", "cleared", "rejected")  # "rejected" = fraud
 VERDICTS = ("escalated", "cleared", "rejected")  # need a written reason
+NEEDS_SIGNOFF = ("rejected",)  # a fraud verdict stands only once a supervisor has signed it off
 BASELINE_TIER = "Baseline"
 # Colours offered to reviewer-defined tiers, after the built-in ones (Okabe-Ito, then Tableau).
 _TIER_COLORS = ("#56b4e9", "#f0e442", "#999999", "#8c564b", "#bcbd22", "#17becf", "#9467bd", "#7f7f7f")
@@ -67,11 +70,7 @@ def add_tier(ws: Workspace, name: str, vocabulary: list[str], actor: str, color:
         color = next((c for c in _TIER_COLORS if c not in used), _TIER_COLORS[len(used) % len(_TIER_COLORS)])
     elif not _COLOR.match(color):
         raise ReviewError(f"'{color}' is not a colour; give it as #rrggbb.")
-    tier_id = store.insert_tier(ws, name, vocab, color.lower())
-    ws.audit("tier.add", None, {"tier_id": tier_id, "name": name, "vocabulary": vocab, "color": color.lower()},
-             actor=actor or "reviewer")
-    store.barrier(ws)
-    return tier_id
+    return store.insert_tier(ws, name, vocab, color.lower(), actor=actor or "reviewer")
 
 
 # -- annotations ---------------------------------------------------------------------------------
@@ -141,17 +140,18 @@ class AddAnnotation(Command):
         self.ann_id: int | None = None
 
     def do(self, stack: AnnotationStack) -> dict[str, Any]:
+        detail = stack.detail(None, self.fields)
         if self.ann_id is None:
             f = self.fields
             self.ann_id = store.insert_annotation(stack.ws, stack.case_id, f["tier_id"], f["start_s"], f["end_s"],
-                                                  f["label"], f["note"], stack.actor)
+                                                  f["label"], f["note"], stack.actor, detail)
         else:
-            store.set_annotation_deleted(stack.ws, self.ann_id, False)
+            store.set_annotation_deleted(stack.ws, self.ann_id, False, detail, stack.actor)
         return {"op": "add", "id": self.ann_id, "before": None, "after": self.fields}
 
     def undo(self, stack: AnnotationStack) -> dict[str, Any]:
         assert self.ann_id is not None
-        store.set_annotation_deleted(stack.ws, self.ann_id, True)
+        store.set_annotation_deleted(stack.ws, self.ann_id, True, stack.detail(self.fields, None), stack.actor)
         return {"op": "delete", "id": self.ann_id, "before": self.fields, "after": None}
 
 
@@ -164,11 +164,11 @@ class UpdateAnnotation(Command):
         self.text = "move annotation" if changed <= {"start_s", "end_s"} else "edit annotation"
 
     def do(self, stack: AnnotationStack) -> dict[str, Any]:
-        store.update_annotation(stack.ws, self.ann_id, self.after)
+        store.update_annotation(stack.ws, self.ann_id, self.after, stack.detail(self.before, self.after), stack.actor)
         return {"op": "update", "id": self.ann_id, "before": self.before, "after": self.after}
 
     def undo(self, stack: AnnotationStack) -> dict[str, Any]:
-        store.update_annotation(stack.ws, self.ann_id, self.before)
+        store.update_annotation(stack.ws, self.ann_id, self.before, stack.detail(self.after, self.before), stack.actor)
         return {"op": "update", "id": self.ann_id, "before": self.after, "after": self.before}
 
 
@@ -181,11 +181,11 @@ class DeleteAnnotation(Command):
         self.ann_id, self.fields = ann_id, fields
 
     def do(self, stack: AnnotationStack) -> dict[str, Any]:
-        store.set_annotation_deleted(stack.ws, self.ann_id, True)
+        store.set_annotation_deleted(stack.ws, self.ann_id, True, stack.detail(self.fields, None), stack.actor)
         return {"op": "delete", "id": self.ann_id, "before": self.fields, "after": None}
 
     def undo(self, stack: AnnotationStack) -> dict[str, Any]:
-        store.set_annotation_deleted(stack.ws, self.ann_id, False)
+        store.set_annotation_deleted(stack.ws, self.ann_id, False, stack.detail(None, self.fields), stack.actor)
         return {"op": "add", "id": self.ann_id, "before": None, "after": self.fields}
 
 
@@ -214,6 +214,7 @@ class AnnotationStack:
         self.baseline_runner = baseline_runner
         self._undo: list[Command] = []
         self._redo: list[Command] = []
+        self._via, self._cmd_text = "do", ""
 
     # -- edits -----------------------------------------------------------------------------------
     def add(self, tier_id: int, start_s: float, end_s: float | None = None, label: str = "", note: str = "") -> int:
@@ -255,6 +256,7 @@ class AnnotationStack:
         if not self._undo:
             return False
         cmd = self._undo[-1]
+        self._via, self._cmd_text = "undo", cmd.text
         change = cmd.undo(self)
         self._redo.append(self._undo.pop())
         self._after(change, cmd, "undo")
@@ -265,6 +267,7 @@ class AnnotationStack:
         if not self._redo:
             return False
         cmd = self._redo[-1]
+        self._via, self._cmd_text = "redo", cmd.text
         change = cmd.do(self)
         self._undo.append(self._redo.pop())
         self._after(change, cmd, "redo")
@@ -302,7 +305,21 @@ class AnnotationStack:
             raise ReviewError("That annotation no longer exists in this case.")
         return row
 
+    def detail(self, before: dict[str, Any] | None, after: dict[str, Any] | None) -> dict[str, Any]:
+        """The audit detail of one edit (written with it, in the same transaction): how it was made
+        (``via`` do/undo/redo, ``command``), the tier, the annotation's fields and, for an update, the
+        fields it had before."""
+        fields = after or before
+        assert fields is not None
+        tier = store.tier(self.ws, fields["tier_id"])
+        out = {"via": self._via, "command": self._cmd_text, "tier": tier["name"] if tier else None,
+               **{k: fields[k] for k in ("start_s", "end_s", "label", "note")}}
+        if before is not None and after is not None:
+            out["before"] = {k: v for k, v in before.items() if after[k] != v}
+        return out
+
     def _push(self, cmd: Command) -> None:
+        self._via, self._cmd_text = "do", cmd.text
         change = cmd.do(self)  # raises before the history changes if the write fails
         self._undo.append(cmd)
         self._redo.clear()
@@ -310,14 +327,6 @@ class AnnotationStack:
 
     def _after(self, change: dict[str, Any], cmd: Command, via: str) -> None:
         op, ann_id = change["op"], change["id"]
-        fields = change["after"] or change["before"]
-        tier = store.tier(self.ws, fields["tier_id"])
-        detail = {"id": ann_id, "via": via, "command": cmd.text, "tier": tier["name"] if tier else None,
-                  **{k: fields[k] for k in ("start_s", "end_s", "label", "note")}}
-        if op == "update":
-            detail["before"] = {k: v for k, v in change["before"].items() if change["after"][k] != v}
-        self.ws.audit(f"annotation.{op}", self.case_id, detail, actor=self.actor)
-        store.barrier(self.ws)
         baseline_changed = self._touches_baseline(change)
         if baseline_changed:
             job = lambda: apply_baseline(self.ws, self.case_id, actor=self.actor)  # noqa: E731
@@ -428,14 +437,15 @@ def apply_baseline(ws: Workspace, case_id: int, actor: str = "reviewer") -> dict
 def case_status(ws: Workspace, case_id: int) -> dict[str, Any]:
     """The case's status and its standing verdict.
 
-    ``{"status", "verdict", "reason", "reviewer", "at", "signed_off_by", "signed_off_at"}``: reason,
-    reviewer and time are those of the last status change; ``verdict`` is set while that change is a
-    verdict, and the sign-off fields once a supervisor has signed that verdict off (a later status
-    change needs a new sign-off).
+    ``{"status", "verdict", "reason", "reviewer", "at", "signed_off_by", "signed_off_at",
+    "awaiting_signoff"}``: reason, reviewer and time are those of the last status change; ``verdict``
+    is set while that change is a verdict, and the sign-off fields once a supervisor has signed that
+    verdict off (a later status change needs a new sign-off). ``awaiting_signoff`` is True while a
+    "rejected (fraud)" verdict lacks its supervisor's sign-off: it does not stand yet.
     """
     row = _case(ws, case_id)
     out: dict[str, Any] = {"status": row["status"], "verdict": None, "reason": None, "reviewer": None,
-                           "at": None, "signed_off_by": None, "signed_off_at": None}
+                           "at": None, "signed_off_by": None, "signed_off_at": None, "awaiting_signoff": False}
     last_status = None
     for d in store.decisions(ws, case_id):
         if d["kind"] == "status":
@@ -447,14 +457,17 @@ def case_status(ws: Workspace, case_id: int) -> dict[str, Any]:
         out.update(reason=last_status["reason"], reviewer=last_status["reviewer"], at=last_status["at"])
         if last_status["status"] in VERDICTS:
             out["verdict"] = last_status["status"]
+    out["awaiting_signoff"] = out["verdict"] in NEEDS_SIGNOFF and not out["signed_off_by"]
     return out
 
 
 def set_status(ws: Workspace, case_id: int, status: str, reviewer: str, reason: str = "") -> dict[str, Any]:
     """Change a case's status; a verdict (escalated, cleared, rejected) needs a written reason.
 
-    Records the decision with the reviewer's name, sets ``cases.status``, audits, and returns
-    :func:`case_status`. Refusals raise :class:`ReviewError` before anything is written.
+    Records the decision with the reviewer's name, sets ``cases.status`` and appends the audit entry,
+    all in one transaction, and returns :func:`case_status`. A "rejected" (fraud) verdict then awaits a
+    supervisor's sign-off (:func:`sign_off`). Refusals raise :class:`ReviewError` before anything is
+    written.
     """
     case = _case(ws, case_id)
     if status not in STATUSES:
@@ -466,15 +479,21 @@ def set_status(ws: Workspace, case_id: int, status: str, reviewer: str, reason: 
     if status in VERDICTS and not reason:
         raise ReviewError("A verdict needs a written reason.")
     row = {"status": status, "reason": reason, "reviewer": reviewer, "at": now(), "kind": "status"}
-    decision_id = store.insert_decision(ws, case_id, row, case_status=status)
-    ws.audit("case.status", case_id, {"decision_id": decision_id, "from": case["status"], "to": status,
-                                      "reason": reason}, actor=reviewer)
-    store.barrier(ws)
+    who = users.resolve(ws, reviewer)
+    detail = {"from": case["status"], "to": status, "reason": reason, "login": who["login"] if who else None,
+              "awaiting_signoff": status in NEEDS_SIGNOFF}
+    store.insert_decision(ws, case_id, row, case_status=status, entry=audit.Entry("case.status", case_id, detail,
+                                                                                  reviewer))
     return case_status(ws, case_id)
 
 
 def sign_off(ws: Workspace, case_id: int, supervisor: str, note: str = "") -> dict[str, Any]:
-    """A supervisor signs off the standing verdict; they must not be the reviewer who gave it."""
+    """A supervisor signs off the standing verdict.
+
+    ``supervisor`` (a login or display name) must be a registered supervisor or admin, and nobody
+    signs off their own case: not the reviewer who gave the verdict (by name or by login). The rule
+    lives here, so the CLI and the review window obey it alike.
+    """
     current = case_status(ws, case_id)
     supervisor = (supervisor or "").strip()
     if current["verdict"] is None:
@@ -482,16 +501,22 @@ def sign_off(ws: Workspace, case_id: int, supervisor: str, note: str = "") -> di
                           "rejected status with a reason first.")
     if not supervisor:
         raise ReviewError("The supervisor's name is needed to sign off.")
-    if supervisor.casefold() == (current["reviewer"] or "").strip().casefold():
+    reviewer = (current["reviewer"] or "").strip()
+    signer = users.resolve(ws, supervisor)
+    author = users.resolve(ws, reviewer)
+    own = supervisor.casefold() == reviewer.casefold() or (
+        signer is not None and author is not None and signer["login"].casefold() == author["login"].casefold())
+    if own:
         raise ReviewError("The supervisor who signs off must be someone other than the reviewer who gave the verdict.")
     if current["signed_off_by"]:
         raise ReviewError(f"This verdict is already signed off by {current['signed_off_by']}.")
+    signer = users.require_role(ws, supervisor, users.SIGNERS, "signing off a verdict")
+    name = signer["display_name"]
     row = {"status": current["verdict"], "reason": current["reason"], "reviewer": current["reviewer"], "at": now(),
-           "kind": "signoff", "supervisor": supervisor, "note": (note or "").strip()}
-    decision_id = store.insert_decision(ws, case_id, row)
-    ws.audit("case.signoff", case_id, {"decision_id": decision_id, "verdict": current["verdict"],
-                                       "reviewer": current["reviewer"], "note": row["note"]}, actor=supervisor)
-    store.barrier(ws)
+           "kind": "signoff", "supervisor": name, "note": (note or "").strip()}
+    detail = {"verdict": current["verdict"], "reviewer": current["reviewer"], "note": row["note"],
+              "login": signer["login"], "role": signer["role"]}
+    store.insert_decision(ws, case_id, row, entry=audit.Entry("case.signoff", case_id, detail, name))
     return case_status(ws, case_id)
 
 
@@ -523,6 +548,4 @@ def set_applicant_ref(ws: Workspace, case_id: int, ref: str, actor: str) -> None
     value = (ref or "").strip() or None
     if value == case["applicant_ref"]:
         return
-    store.set_applicant_ref(ws, case_id, value)
-    ws.audit("case.applicant_ref", case_id, {"from": case["applicant_ref"], "to": value}, actor=actor or "reviewer")
-    store.barrier(ws)
+    store.set_applicant_ref(ws, case_id, value, actor=actor or "reviewer", before=case["applicant_ref"])

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from app.core.errors import VigilError
 from app.core.pipeline import PipelineConfig
+from app.services import compliance
 from app.services.analyze import AnalyzeResult, Progress, Registered, analyze_video, register, store_integrity
 from app.services.voice import VoiceConfig, VoiceResult, analyze_voice
 from app.store.workspace import Workspace
@@ -37,13 +38,16 @@ class SessionResult:
 def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
                   video: PipelineConfig | None = None, voice: VoiceConfig | None = None,
                   progress_video: Progress | None = None, progress_voice: Progress | None = None,
-                  cancel: Callable[[], bool] | None = None) -> SessionResult:
+                  cancel: Callable[[], bool] | None = None, purpose: str | None = None) -> SessionResult:
     """Analyse video and voice of ``path`` concurrently; ``voice=None`` skips voice analysis.
 
     ``cancel`` is polled throughout (between frame batches, utterances and forgery chunks); once it
     returns True both passes stop at the next such point, keep what they committed and the result
     says ``interrupted``: the same call later resumes. A ``KeyboardInterrupt`` stops the voice
     worker too.
+
+    ``purpose`` records why the interview was held on the case. The workspace's compliance profile
+    is checked before any analysis (:func:`app.services.compliance.check_analysis`).
     """
     video = video or PipelineConfig()
     if voice is not None and voice.transcript:  # a bad subtitle file is the user's input: fail first
@@ -52,6 +56,9 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
         read_subtitles(voice.transcript)
     names = video.model_names() + (voice.model_names() if voice else [])
     reg = register(ws, path, case_name, names, require_video=False)
+    if purpose:
+        compliance.set_purpose(ws, reg.case_id, purpose)
+    compliance.check_analysis(ws, reg.case_id)
     info = reg.info
     notes: list[str] = []
     stop = threading.Event()

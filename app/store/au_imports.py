@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import sqlite_utils
 
+from app.store import audit
 from app.store.schema import IMPORTED_AU_COLUMNS
 from app.store.workspace import Workspace, now
 
@@ -56,12 +57,12 @@ def replace_import(ws: Workspace, case_id: int, meta: Mapping[str, Any], frame: 
                 db.execute("delete from au_imports where id = ?", [i])
             import_id = int(db["au_imports"].insert(head).last_pk)
             db["au_import_frames"].insert_all(rows(import_id), batch_size=500)
+            audit.append(db, audit.Entry("au.import", case_id, {
+                "import_id": import_id, "replaced": old, "source": meta["source"], "path": meta.get("path"),
+                "sha256": meta.get("sha256"), "rows": int(len(frame)), "aus": names}))
             return import_id
 
-    import_id = ws.write(_write)
-    ws.audit("au.import", case_id, {"import_id": import_id, "source": meta["source"], "path": meta.get("path"),
-                                    "sha256": meta.get("sha256"), "rows": int(len(frame)), "aus": names})
-    return import_id
+    return int(ws.write(_write))
 
 
 def imports(ws: Workspace, case_id: int) -> list[dict[str, Any]]:

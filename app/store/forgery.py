@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from app.store import audit
 from app.store.workspace import Workspace
 
 
@@ -64,7 +65,10 @@ def add_model(ws: Workspace, kind: str, version: str, params: dict[str, Any], sh
     def _write(db: sqlite_utils.Database) -> int:
         with db.atomic():
             db.execute("update forgery_models set active = 0 where kind = ?", [kind])
-            return int(db["forgery_models"].insert(row).last_pk)
+            model_id = int(db["forgery_models"].insert(row).last_pk)
+            audit.append(db, audit.Entry("forgery_model.activate", None, {
+                "model_id": model_id, "kind": kind, "version": version, "sha256": sha256, "note": note}))
+            return model_id
 
     return ws.write(_write)
 

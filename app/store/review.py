@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlite_utils
 
+from app.store import audit
 from app.store.workspace import Workspace, now
 
 ANNOTATION_FIELDS = ("tier_id", "start_s", "end_s", "label", "note")
@@ -41,14 +42,18 @@ def tier_by_name(ws: Workspace, name: str) -> dict[str, Any] | None:
     return _tier(rows[0]) if rows else None
 
 
-def insert_tier(ws: Workspace, name: str, vocabulary: Sequence[str], color: str, kind: str = "interval") -> int:
-    """Add a reviewer-defined tier after the existing ones; returns its id."""
+def insert_tier(ws: Workspace, name: str, vocabulary: Sequence[str], color: str, kind: str = "interval",
+                actor: str | None = None) -> int:
+    """Add a reviewer-defined tier after the existing ones (audited with it); returns its id."""
     def _write(db: sqlite_utils.Database) -> int:
         with db.atomic():
             sort = db.execute("select coalesce(max(sort), -1) + 1 from tiers").fetchone()[0]
             row = {"name": name, "vocabulary_json": json.dumps(list(vocabulary), ensure_ascii=False), "color": color,
                    "builtin": 0, "kind": kind, "sort": sort, "created_at": now()}
-            return int(db["tiers"].insert(row).last_pk)
+            tier_id = int(db["tiers"].insert(row).last_pk)
+            audit.append(db, audit.Entry("tier.add", None, {"tier_id": tier_id, "name": name,
+                                                            "vocabulary": list(vocabulary), "color": color}, actor))
+            return tier_id
 
     return ws.write(_write)
 
@@ -75,28 +80,55 @@ def annotation(ws: Workspace, ann_id: int, include_deleted: bool = False) -> dic
     return rows[0] if rows else None
 
 
+def _annotation_entry(db: sqlite_utils.Database, op: str, ann_id: int, detail: dict[str, Any] | None,
+                      actor: str | None) -> audit.Entry:
+    case_id = db.execute("select case_id from annotations where id = ?", [ann_id]).fetchone()[0]
+    return audit.Entry(f"annotation.{op}", case_id, dict(detail or {}, id=ann_id), actor)
+
+
 def insert_annotation(ws: Workspace, case_id: int, tier_id: int, start_s: float, end_s: float, label: str,
-                      note: str, author: str) -> int:
-    """Store a new annotation; returns its id."""
+                      note: str, author: str, detail: dict[str, Any] | None = None) -> int:
+    """Store a new annotation with its ``annotation.add`` audit entry (``detail`` + its id); returns its id."""
     at = now()
     row = {"case_id": case_id, "tier_id": tier_id, "start_s": start_s, "end_s": end_s, "label": label,
            "note": note, "author": author, "created_at": at, "updated_at": at, "deleted": 0}
-    return int(ws.write(lambda db: db["annotations"].insert(row).last_pk))
+
+    def _write(db: sqlite_utils.Database) -> int:
+        with db.atomic():
+            ann_id = int(db["annotations"].insert(row).last_pk)
+            audit.append(db, _annotation_entry(db, "add", ann_id, detail, author))
+            return ann_id
+
+    return int(ws.write(_write))
 
 
-def update_annotation(ws: Workspace, ann_id: int, fields: dict[str, Any]) -> None:
-    """Overwrite some of ``tier_id``, ``start_s``, ``end_s``, ``label``, ``note``."""
+def update_annotation(ws: Workspace, ann_id: int, fields: dict[str, Any], detail: dict[str, Any] | None = None,
+                      actor: str | None = None) -> None:
+    """Overwrite some of ``tier_id``, ``start_s``, ``end_s``, ``label``, ``note``, audited with ``detail``."""
     bad = set(fields) - set(ANNOTATION_FIELDS)
     if bad:
         raise ValueError(f"not annotation fields: {sorted(bad)}")
     values = dict(fields, updated_at=now())
-    ws.write(lambda db: db["annotations"].update(ann_id, values))
+
+    def _write(db: sqlite_utils.Database) -> None:
+        with db.atomic():
+            db["annotations"].update(ann_id, values)
+            audit.append(db, _annotation_entry(db, "update", ann_id, detail, actor))
+
+    ws.write(_write)
 
 
-def set_annotation_deleted(ws: Workspace, ann_id: int, deleted: bool) -> None:
-    """Soft-delete (or restore) an annotation, keeping its id for undo."""
+def set_annotation_deleted(ws: Workspace, ann_id: int, deleted: bool, detail: dict[str, Any] | None = None,
+                           actor: str | None = None) -> None:
+    """Soft-delete (or restore) an annotation, keeping its id for undo; audited as a delete (or add)."""
     values = {"deleted": int(deleted), "updated_at": now()}
-    ws.write(lambda db: db["annotations"].update(ann_id, values))
+
+    def _write(db: sqlite_utils.Database) -> None:
+        with db.atomic():
+            db["annotations"].update(ann_id, values)
+            audit.append(db, _annotation_entry(db, "delete" if deleted else "add", ann_id, detail, actor))
+
+    ws.write(_write)
 
 
 def spans(ws: Workspace, case_id: int, tier_id: int) -> list[tuple[float, float]]:
@@ -112,8 +144,10 @@ def decisions(ws: Workspace, case_id: int) -> list[dict[str, Any]]:
     return list(ws.db.query("select * from decisions where case_id = ? order by id", [case_id]))
 
 
-def insert_decision(ws: Workspace, case_id: int, row: dict[str, Any], case_status: str | None = None) -> int:
-    """Record a decision; a status change also sets the case's status, in the same transaction."""
+def insert_decision(ws: Workspace, case_id: int, row: dict[str, Any], case_status: str | None = None,
+                    entry: audit.Entry | None = None) -> int:
+    """Record a decision; a status change also sets the case's status, in the same transaction, and so
+    is ``entry``'s audit record (its detail gains ``decision_id``)."""
     row = dict(row, case_id=case_id)
 
     def _write(db: sqlite_utils.Database) -> int:
@@ -122,6 +156,8 @@ def insert_decision(ws: Workspace, case_id: int, row: dict[str, Any], case_statu
             if case_status is not None:
                 db.execute("update cases set status = ?, updated_at = ? where id = ?",
                            [case_status, row["at"], case_id])
+            if entry is not None:
+                audit.append(db, audit.Entry(entry.action, case_id, {"decision_id": pk, **entry.detail}, entry.actor))
             return pk
 
     return ws.write(_write)
@@ -170,10 +206,17 @@ def search_cases(ws: Workspace, text: str = "", status: str | None = None) -> li
     return ws.case_rows(" and ".join(where), params)
 
 
-def set_applicant_ref(ws: Workspace, case_id: int, ref: str | None) -> None:
-    """Set (or clear, with ``None``) a case's applicant reference."""
+def set_applicant_ref(ws: Workspace, case_id: int, ref: str | None, actor: str | None = None,
+                      before: str | None = None) -> None:
+    """Set (or clear, with ``None``) a case's applicant reference (audited with it)."""
     values = {"applicant_ref": ref, "updated_at": now()}
-    ws.write(lambda db: db["cases"].update(case_id, values))
+
+    def _write(db: sqlite_utils.Database) -> None:
+        with db.atomic():
+            db["cases"].update(case_id, values)
+            audit.append(db, audit.Entry("case.applicant_ref", case_id, {"from": before, "to": ref}, actor))
+
+    ws.write(_write)
 
 
 # -- baseline inputs -----------------------------------------------------------------------------

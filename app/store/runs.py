@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlite_utils
 
+from app.store import audit
 from app.store.workspace import Workspace, now
 
 
@@ -18,9 +19,14 @@ def start_run(ws: Workspace, case_id: int, media_id: int, params: dict[str, Any]
     row = {"case_id": case_id, "media_id": media_id, "kind": kind, "status": "running",
            "params_json": json.dumps(params, sort_keys=True), "models_json": json.dumps(models, sort_keys=True),
            "app_version": app_version, "started_at": now(), "updated_at": now(), "frames_done": 0, "last_frame": -1}
-    run_id = int(ws.write(lambda db: db["runs"].insert(row).last_pk))
-    ws.audit("run.start", case_id, {"run_id": run_id, "media_id": media_id, "params": params, "models": models})
-    return run_id
+    def _write(db: sqlite_utils.Database) -> int:
+        with db.atomic():
+            run_id = int(db["runs"].insert(row).last_pk)
+            audit.append(db, audit.Entry("run.start", case_id, {"run_id": run_id, "kind": kind, "media_id": media_id,
+                                                                "params": params, "models": models}))
+            return run_id
+
+    return int(ws.write(_write))
 
 
 def latest_run(ws: Workspace, media_id: int, params: dict[str, Any], kind: str = "video") -> dict[str, Any] | None:
@@ -93,8 +99,15 @@ def set_status(ws: Workspace, run_id: int, status: str, note: str | None = None)
     if status == "completed":
         fields["finished_at"] = now()
     ws.flush()
-    ws.write(lambda db: db["runs"].update(run_id, fields))
-    ws.audit(f"run.{status}", run["case_id"], {"run_id": run_id, "note": note, "last_frame": run["last_frame"]})
+    entry = audit.Entry(f"run.{status}", run["case_id"], {"run_id": run_id, "kind": run["kind"], "note": note,
+                                                          "last_frame": run["last_frame"]})
+
+    def _write(db: sqlite_utils.Database) -> None:
+        with db.atomic():
+            db["runs"].update(run_id, fields)
+            audit.append(db, entry)
+
+    ws.write(_write)
 
 
 def track_states(ws: Workspace, run_id: int) -> dict[int, dict[str, Any]]:
@@ -174,14 +187,17 @@ def update_rows(ws: Workspace, run_id: int, updates: Sequence[dict[str, Any]]) -
     return ws.submit(_write)
 
 
-def export_rows(ws: Workspace, run_id: int, columns: Sequence[str], chunk: int = 5000) -> Iterator[dict[str, Any]]:
-    """Every frame row of a run, ordered by frame then face, streamed in chunks."""
-    cols = ", ".join(f'"{c}"' for c in columns)
+def export_rows(ws: Workspace, run_id: int, columns: Sequence[str], chunk: int = 5000,
+                mesh: bool = False) -> Iterator[dict[str, Any]]:
+    """Every frame row of a run, ordered by frame then face, streamed in chunks; ``mesh`` adds the raw
+    landmarks (``xyz``: float16 blob, None without one)."""
+    cols = ", ".join(f'f."{c}"' for c in columns) + (", m.xyz as xyz" if mesh else "")
+    join = "left join meshes m on m.run_id = f.run_id and m.frame = f.frame and m.track = f.track" if mesh else ""
     offset_frame, offset_face = -1, -1
     while True:
         rows = list(ws.db.query(
-            f"select {cols} from frames where run_id = ? and (frame > ? or (frame = ? and face > ?)) "
-            "order by frame, face limit ?", [run_id, offset_frame, offset_frame, offset_face, chunk]))
+            f"select {cols} from frames f {join} where f.run_id = ? and (f.frame > ? or (f.frame = ? and f.face > ?)) "
+            "order by f.frame, f.face limit ?", [run_id, offset_frame, offset_frame, offset_face, chunk]))
         if not rows:
             return
         yield from rows

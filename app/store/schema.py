@@ -184,5 +184,33 @@ def _v8(db: sqlite_utils.Database) -> None:
     db["forgery_models"].create_index(["kind", "active"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8]
+def _v_trust(db: sqlite_utils.Database) -> None:
+    """Trust: a hash-chained audit trail, reviewers with roles, workspace settings (compliance profile),
+    each case's interview purpose and its disclosure/consent records.
+
+    Audit rows written before this migration are chained here in id order (see app/store/audit.py);
+    ``audit_head`` keeps the last link so that deleting the newest entries is detected too.
+    """
+    from app.store import audit
+
+    db["audit"].add_column("os_user", str)
+    db["audit"].add_column("payload_sha256", str)
+    db["audit"].add_column("prev_hash", str)
+    db["audit"].add_column("hash", str)
+    db["audit_head"].create({"id": int, "last_id": int, "hash": str}, pk="id")
+    audit.rechain(db)
+    db["users"].create(
+        {"login": str, "display_name": str, "role": str, "created_at": str, "created_by": str},
+        pk="login", not_null={"login", "display_name", "role", "created_at"},
+    )
+    db["settings"].create({"key": str, "value": str, "updated_at": str}, pk="key")
+    db["cases"].add_column("purpose", str)
+    db["case_consents"].create(
+        {"id": int, "case_id": int, "kind": str, "text": str, "given_by": str, "recorded_by": str, "at": str},
+        pk="id", foreign_keys=[("case_id", "cases", "id")], not_null={"case_id", "kind", "at"},
+    )
+    db["case_consents"].create_index(["case_id"])
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v_trust]
 SCHEMA_VERSION = len(MIGRATIONS)

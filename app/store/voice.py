@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlite_utils
 
+from app.store import audit
 from app.store.workspace import Workspace, now
 
 
@@ -58,12 +59,13 @@ def save_risk_model(ws: Workspace, model: dict[str, Any], n_cases: int, cv_auc: 
     def _write(db: sqlite_utils.Database) -> int:
         with db.atomic():
             db.execute("update risk_models set active = 0")
-            return int(db["risk_models"].insert(row).last_pk)
+            model_id = int(db["risk_models"].insert(row).last_pk)
+            audit.append(db, audit.Entry("risk_model.calibrate", None, {
+                "model_id": model_id, "version": model["version"], "n_cases": n_cases, "cv_auc": cv_auc,
+                "spearman": spearman}))
+            return model_id
 
-    model_id = ws.write(_write)
-    ws.audit("risk_model.calibrate", None, {"model_id": model_id, "version": model["version"], "n_cases": n_cases,
-                                             "cv_auc": cv_auc, "spearman": spearman})
-    return model_id
+    return int(ws.write(_write))
 
 
 def active_risk_model(ws: Workspace) -> dict[str, Any] | None:

@@ -8,7 +8,9 @@ newer Vigil) is raised as :class:`~app.core.errors.WorkspaceError` with the path
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -78,13 +80,50 @@ class SlowWatch:
             del self._local.watch
 
 
+class _Database(sqlite_utils.Database):
+    """sqlite-utils with ``atomic()`` opening ``BEGIN IMMEDIATE``: the write lock is taken at the start,
+    so a transaction that reads before it writes (the audit chain's newest hash) never meets a newer
+    commit of another process half-way ("database is locked" on upgrade) and waits its turn instead."""
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[sqlite_utils.Database]:
+        if self.conn.in_transaction:
+            with super().atomic() as db:
+                yield db
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+
+def _private(path: Path) -> None:
+    """Make the workspace file and its WAL/shared-memory companions readable by their user only."""
+    for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if p.exists() and p.stat().st_mode & 0o077:
+                os.chmod(p, 0o600)
+        except OSError:
+            pass  # not our file (a shared, read-only workspace): leave its mode alone
+
+
 def _connect(path: Path) -> sqlite_utils.Database:
     # Each thread reads through its own connection (see Workspace.db): a query still open on one
     # thread would otherwise hold a snapshot that hides newer commits from the others (seen in the
     # review window: an annotation just written did not show). Writes go through the one writer
     # thread.
     conn = sqlite3.connect(str(path), timeout=30.0, isolation_level=None, check_same_thread=False)
-    db = sqlite_utils.Database(conn)
+    db = _Database(conn)
     db.execute("PRAGMA busy_timeout = 30000")
     db.execute("PRAGMA foreign_keys = ON")
     return db
@@ -94,6 +133,8 @@ def _explain(path: Path, exc: BaseException) -> WorkspaceError:
     msg = str(exc)
     if isinstance(exc, sqlite3.DatabaseError) and "not a database" in msg:
         return WorkspaceError(f"{path}: not a Vigil workspace (the file is not an SQLite database)")
+    if "disk is full" in msg or "No space left" in msg or "too big" in msg or getattr(exc, "errno", None) == 28:
+        return WorkspaceError(f"{path}: the disk is full; free some space and try again (what was saved before is kept)")
     if "readonly" in msg or "read-only" in msg or isinstance(exc, PermissionError):
         return WorkspaceError(f"{path}: workspace is not writable (permission denied or read-only disk)")
     return WorkspaceError(f"{path}: cannot open or write the workspace ({msg})")
@@ -125,10 +166,14 @@ class Workspace:
         if blocker is not None:
             raise WorkspaceError(f"{path}: cannot create the workspace, {blocker} is a file, not a folder")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not path.parent.exists():
+                path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                os.chmod(path.parent, 0o700)  # mkdir's mode is filtered by the umask
         except (OSError, PermissionError) as exc:
             raise WorkspaceError(f"{path}: cannot create the workspace folder ({exc.strerror or exc})") from exc
         try:
+            if not path.exists():
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # private from its first byte
             db = _connect(path)
             db.execute("PRAGMA journal_mode = WAL")
             version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -147,6 +192,7 @@ class Workspace:
             raise
         except (sqlite3.Error, OSError) as exc:
             raise _explain(path, exc) from exc
+        _private(path)
         return cls(path, db)
 
     def close(self) -> None:
@@ -204,13 +250,18 @@ class Workspace:
     def write(self, fn: Callable[..., R], *args: Any) -> R:
         """Run ``fn(writer_db, *args)`` on the writer thread and wait for its result."""
         watch = getattr(self._local, "watch", None)
-        if watch is None:
-            return self.submit(fn, *args).result()
         t0 = time.perf_counter()
+        fut = self.submit(fn, *args)
         try:
-            return self.submit(fn, *args).result()
+            return fut.result()
         finally:
-            watch.waited("write: " + getattr(fn, "__qualname__", "?"), time.perf_counter() - t0)
+            # The caller has its result or its error: flush() and close() must not raise it again
+            # (a full disk reported once would otherwise fail the close too).
+            with self._lock:
+                if fut in self._pending:
+                    self._pending.remove(fut)
+            if watch is not None:
+                watch.waited("write: " + getattr(fn, "__qualname__", "?"), time.perf_counter() - t0)
 
     def watch_slow(self, limit_ms: float = 50.0) -> SlowWatch:
         """Record, from now on, every statement this thread runs (and every write it waits for)
@@ -228,19 +279,33 @@ class Workspace:
             f.result()
 
     # -- audit -----------------------------------------------------------------------------------
-    def audit(self, action: str, case_id: int | None, detail: dict[str, Any], actor: str = "system") -> None:
-        """Append one audit record (queued on the writer thread)."""
-        row = {"at": now(), "actor": actor, "action": action, "case_id": case_id,
-               "detail_json": json.dumps(detail, ensure_ascii=False, sort_keys=True)}
-        self.submit(lambda db: db["audit"].insert(row))
+    def audit(self, action: str, case_id: int | None, detail: dict[str, Any], actor: str | None = None) -> None:
+        """Append one entry to the hash-chained audit trail (queued on the writer thread).
+
+        For a record of something that happened outside the workspace or already committed; a change
+        to the workspace appends its entry in its own transaction instead (``audit.append``). Without
+        ``actor`` the entry is made under the OS user's name.
+        """
+        from app.store import audit
+
+        entry = audit.Entry(action, case_id, detail, actor)
+        self.submit(lambda db: audit.append(db, entry))
 
     # -- cases -----------------------------------------------------------------------------------
-    def create_case(self, name: str, applicant_ref: str | None = None) -> int:
-        """Create a case and return its id."""
-        row = {"name": name, "applicant_ref": applicant_ref, "status": "new", "created_at": now(), "updated_at": now()}
-        case_id = self.write(lambda db: db["cases"].insert(row).last_pk)
-        self.audit("case.create", case_id, {"name": name})
-        return int(case_id)
+    def create_case(self, name: str, applicant_ref: str | None = None, purpose: str | None = None) -> int:
+        """Create a case (audited in the same transaction) and return its id."""
+        from app.store import audit
+
+        row = {"name": name, "applicant_ref": applicant_ref, "status": "new", "created_at": now(), "updated_at": now(),
+               "purpose": purpose}
+
+        def _write(db: sqlite_utils.Database) -> int:
+            with db.atomic():
+                case_id = int(db["cases"].insert(row).last_pk)
+                audit.append(db, audit.Entry("case.create", case_id, {"name": name, "purpose": purpose}))
+                return case_id
+
+        return int(self.write(_write))
 
     def find_case(self, ref: str | int) -> dict[str, Any]:
         """A case by id, by exact name (the newest if several), or ``latest``."""
@@ -281,9 +346,16 @@ class Workspace:
                 "height", "video_codec", "audio_codec", "has_audio", "frame_count")
         row = {k: info.get(k) for k in keys}
         row.update(case_id=case_id, probe_json=json.dumps(info, default=str), added_at=now())
-        media_id = int(self.write(lambda db: db["media"].insert(row).last_pk))
-        self.audit("media.add", case_id, {"media_id": media_id, "path": info.get("path"), "sha256": info.get("sha256")})
-        return media_id
+        from app.store import audit
+
+        def _write(db: sqlite_utils.Database) -> int:
+            with db.atomic():
+                media_id = int(db["media"].insert(row).last_pk)
+                audit.append(db, audit.Entry("media.add", case_id, {"media_id": media_id, "path": info.get("path"),
+                                                                    "sha256": info.get("sha256")}))
+                return media_id
+
+        return int(self.write(_write))
 
     def media_by_sha(self, sha256: str, case_id: int | None = None) -> list[dict[str, Any]]:
         """Media rows with this content hash (optionally within one case), newest first."""

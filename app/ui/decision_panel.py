@@ -272,6 +272,8 @@ class DecisionPanel(QWidget):
         if s.get("signed_off_by"):
             signed = tr("Signed off by {0} at {1}").format(s["signed_off_by"], when(s.get("signed_off_at")))
             self._signed.setText(signed)
+        elif s.get("awaiting_signoff"):
+            self._signed.setText(tr("Awaiting a supervisor's sign-off: a fraud verdict stands only once signed off"))
         else:
             self._signed.setText(tr("Not signed off yet") if s.get("verdict") else "")
         self._sign.setEnabled(bool(s.get("verdict")) and not s.get("signed_off_by"))

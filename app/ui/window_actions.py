@@ -74,6 +74,7 @@ ACTIONS: tuple[Act, ...] = (
     Act("lang_en", "view", N_("English"), "set_language_from_menu", (), True, "lang"),
     Act("lang_zh", "view", N_("Chinese (简体中文)"), "set_language_from_menu", (), True, "lang"),
     Act("compare_aus", "analysis", N_("Compare AUs with reference…"), "compare_aus"),
+    Act("audit_trail", "analysis", N_("Audit trail…"), "show_audit"),
     Act("shortcuts", "help", N_("Keyboard shortcuts"), "show_shortcuts", ("F1",)),
     Act("about", "help", N_("About Vigil"), "show_about"),
 )

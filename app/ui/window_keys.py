@@ -181,6 +181,16 @@ class KeySlots:
 
         ask_and_compare(self)
 
+    def show_audit(self) -> None:
+        """Analysis > Audit trail…: the open case's history and the chain's check."""
+        from app.ui.audit_view import AuditDialog
+
+        if self.case_id is None:
+            self.statusBar().showMessage(tr("Open a case first"), 3000)
+            return
+        self._audit_dialog = AuditDialog(self.ws, self.case_id, self)
+        self._audit_dialog.show()
+
     def show_shortcuts(self) -> None:  # noqa: D102
         from app.ui.dialogs import ShortcutsDialog
 
