@@ -44,10 +44,12 @@ def _images(pdf: Path) -> list[tuple[int, int]]:
 
 
 def _prepare(ws_path: Path, case_id: int) -> None:
-    from app.services import review
+    from app.services import review, users
     from app.store.workspace import Workspace
 
     with Workspace.open(ws_path) as ws:
+        users.add_user(ws, users.os_user(), "Admin", "admin")  # sign-off needs a registered supervisor
+        users.add_user(ws, "supervisor.wang", "supervisor.wang", "supervisor")
         tiers = {t["name"]: t["id"] for t in review.tiers(ws)}
         stack = review.AnnotationStack(ws, case_id, "officer.li")
         stack.add(tiers["Evasive"], 12.8, 15.5, label="vague answer", note="did not name the employer")
@@ -112,6 +114,7 @@ def test_report_in_chinese(review_case: tuple[Path, int, Path], tmp_path: Path) 
     pdf = tmp_path / "report_zh.pdf"
     assert main(["report", str(case_id), "--workspace", str(ws_path), "--pdf", str(pdf), "--lang", "zh"]) == 0
     text = _text(pdf)
+    assert "合规" not in text  # no compliance profile set: no compliance section
     for section in ("案件信息", "采集完整性", "摘要", "表情时间线", "动作单元热图", "伪造时间线",
                     "最值得关注的证据时刻", "转写摘录", "标注", "结论与复核签字", "使用的模型"):
         assert section in text, section
@@ -148,3 +151,33 @@ def test_report_without_output_or_case_is_one_line(tmp_path: Path, capsys: pytes
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 2 and all(line.startswith("vigil: error:") for line in err)
     assert not (tmp_path / "x.pdf").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.fixture_download
+def test_report_carries_the_compliance_profile_and_is_audited(review_case: tuple[Path, int, Path],
+                                                              tmp_path: Path) -> None:
+    """Under the EU profile the report adds the AI Act human-oversight note; each report written is an
+    audited export with the file's sha256."""
+    import hashlib
+
+    from app.cli import main
+    from app.services import compliance
+    from app.store import audit
+    from app.store.workspace import Workspace
+
+    _poppler()
+    ws_path, case_id, _ = review_case
+    with Workspace.open(ws_path) as ws:
+        compliance.set_setting(ws, "compliance.profile", "EU")
+    pdf = tmp_path / "report_eu.pdf"
+    assert main(["report", str(case_id), "--workspace", str(ws_path), "--pdf", str(pdf)]) == 0
+    text = _text(pdf)
+    assert "Compliance" in text and "Art. 14 (human oversight)" in text and "Emotion-recognition indicators" in text
+    with Workspace.open(ws_path) as ws:
+        exports = [e for e in audit.history(ws, case_id) if e["action"] == "export"]
+        assert audit.verify(ws).ok
+    entry = exports[-1]["detail"]
+    assert entry["kind"] == "report_pdf" and entry["rows"] == _pages(pdf)
+    assert entry["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+

@@ -13,21 +13,17 @@ from app.core.errors import VigilError
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Build the report once and write each requested file."""
-    from app.services.report import build
-    from app.services.report_html import write_html
-    from app.services.report_pdf import write_pdf
+    from app.services.report import write_report
     from app.ui.report_text import ReportText
 
     if not args.pdf and not args.html:
         raise VigilError("nothing to write: give --pdf PATH and/or --html PATH")
     t0 = time.perf_counter()
     with open_workspace(args) as ws:
-        report = build(ws, args.case, ReportText(args.lang))
+        pages = write_report(ws, args.case, ReportText(args.lang), args.pdf, args.html)
     if args.pdf:
-        pages = write_pdf(report, args.pdf)
         print(f"{args.pdf}: {pages} pages", file=sys.stderr)
     if args.html:
-        write_html(report, args.html)
         print(f"{args.html}: written", file=sys.stderr)
     print(f"report built in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     return 0

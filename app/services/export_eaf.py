@@ -27,7 +27,9 @@ import numpy as np
 
 from app.core.errors import VigilError
 from app.services import review
+from app.services.export import record_export
 from app.services.timeline import AU_LABELS, load_timeline
+from app.store import audit
 from app.store.workspace import Workspace
 
 #: A non-neutral expression probability at or above this, for at least :data:`MIN_EVENT_S`, is an event.
@@ -178,6 +180,7 @@ def export_eaf(ws: Workspace, case_id: int, out: str | Path) -> int:
         pympi.Elan.to_eaf(str(out), eaf)
     except OSError as exc:
         raise VigilError(f"{out}: cannot write the ELAN file ({exc.strerror or exc})") from exc
+    record_export(ws, case["id"], "eaf", out, n)
     return n
 
 
@@ -254,4 +257,7 @@ def import_eaf(ws: Workspace, case_ref: str | int, path: str | Path, actor: str 
             stack.add(tier["id"], s, e, label=label, note=note)
             existing.add(key)
             added += 1
+    audit.record(ws, audit.Entry("import", case["id"], {"kind": "eaf", "path": str(Path(path).resolve()),
+                                                        "added": added, "present": present,
+                                                        "tiers_created": created}, actor=actor))
     return EafImport(added=added, present=present, tiers_created=created)

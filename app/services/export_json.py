@@ -21,6 +21,7 @@ from app.core.analysers.au import AU_NAMES
 from app.core.analysers.columns import EXPRESSIONS
 from app.core.errors import VigilError
 from app.services import review
+from app.services.export import record_export
 from app.store import queries, runs
 from app.store import voice as vstore
 from app.store.workspace import Workspace
@@ -164,4 +165,5 @@ def export_json(ws: Workspace, case_ref: str | int, out: str | Path) -> int:
         Path(out).write_text(json.dumps(doc, ensure_ascii=False, indent=1), encoding="utf-8")
     except OSError as exc:
         raise VigilError(f"{out}: cannot write the JSON ({exc.strerror or exc})") from exc
+    record_export(ws, doc["case"]["id"], "json", out, len(doc["frames_per_second"]))
     return len(doc["frames_per_second"])

@@ -21,11 +21,12 @@ import math
 import re
 from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
-from app.services import review
+from app.services import compliance, review
 from app.services import timeline as tlsvc
 from app.services.report_plots import au_heatmap, cjk_font, expression_timeline, forgery_timeline, use_font, voice_plot
 from app.store import queries
@@ -282,7 +283,8 @@ def _build(ws: Workspace, case_ref: str | int, x: Text, thumbs: bool) -> Report:
              (x.tr(N_("Voice: arousal and deception risk per utterance")), voice_plot(tl, x.tr))]
     blocks = body(x, case, media, tl, at0, plots, moments, review.annotations(ws, case["id"]),
                   review.decisions(ws, case["id"]), review.case_status(ws, case["id"]), _models(ws, case["id"]),
-                  _utterances(ws, runs_.get("voice")))
+                  _utterances(ws, runs_.get("voice")),
+                  compliance.report_additions(compliance.profile(ws), (at0.get("forgery") or {}).get("session_probability")))
     title = x.tr(N_("Case report: {0}")).format(case["name"])
     return Report(title=title, language=x.language, footer=x.tr(FOOTER), page_label=x.tr(N_("Page {0} of {1}")),
                   blocks=blocks)
@@ -290,3 +292,23 @@ def _build(ws: Workspace, case_ref: str | int, x: Text, thumbs: bool) -> Report:
 
 def usable_share(tl: tlsvc.TimelineData) -> float:
     return float(np.mean(tl.usable)) if len(tl) else math.nan
+
+
+def write_report(ws: Workspace, case_ref: str | int, text: Text | None = None, pdf: str | Path | None = None,
+                 html: str | Path | None = None) -> int:
+    """Build the report once, write the PDF and/or HTML, and audit each file; returns the PDF's pages (0 without)."""
+    from app.services.export import record_export
+    from app.services.report_html import write_html
+    from app.services.report_pdf import write_pdf
+
+    report = build(ws, case_ref, text)
+    case_id = int(ws.find_case(case_ref)["id"])
+    pages = 0
+    if pdf:
+        pages = write_pdf(report, pdf)
+        record_export(ws, case_id, "report_pdf", pdf, pages, language=report.language)
+    if html:
+        write_html(report, html)
+        record_export(ws, case_id, "report_html", html, 0, language=report.language)
+    return pages
+

@@ -171,10 +171,19 @@ def _models(x: Text, models: list[dict[str, Any]]) -> list[Block]:
     return out + [Block("table", head=head, rows=rows, widths=[0.15, 0.19, 0.17, 0.49])]
 
 
+def _compliance(x: Text, additions: list[dict[str, str]]) -> list[Block]:
+    """What the workspace's compliance profile adds (FinCEN key term, deep-synthesis label, AI Act note)."""
+    if not additions:
+        return []
+    out = [Block("h1", x.tr(N_("Compliance")))]
+    rows = [[a["text"], a.get("note", "")] for a in additions]
+    return out + [Block("table", head=[x.tr(N_("Required entry")), x.tr(N_("Why"))], rows=rows, widths=[0.4, 0.6])]
+
+
 def body(x: Text, case: dict[str, Any], media: dict[str, Any] | None, tl: Any, at0: dict[str, Any],
          plots: list[tuple[str, bytes]], moments: list[dict[str, Any]], anns: list[dict[str, Any]],
          decisions: list[dict[str, Any]], status: dict[str, Any], models: list[dict[str, Any]],
-         utts: list[dict[str, Any]]) -> list[Block]:
+         utts: list[dict[str, Any]], additions: list[dict[str, str]] | None = None) -> list[Block]:
     """Every section in reading order."""
     return [*_case(x, case, media, status), *_integrity(x, at0), *_summary(x, tl, at0, plots), *_moments(x, moments), *_transcript(x, utts), *_annotations(x, anns),
-            *_verdict(x, status, decisions), *_models(x, models)]
+            *_verdict(x, status, decisions), *_compliance(x, additions or []), *_models(x, models)]

@@ -15,11 +15,10 @@ from app.ui.workers import run_in_thread
 
 def report_job(ws: Any, case_id: int, path: str | Path, language: str) -> int:
     """Build and write the report (no widget is touched: runs on a pool thread); returns its pages."""
-    from app.services.report import build
-    from app.services.report_pdf import write_pdf
+    from app.services.report import write_report
     from app.ui.report_text import ReportText
 
-    return write_pdf(build(ws, case_id, ReportText(language)), path)
+    return write_report(ws, case_id, ReportText(language), pdf=path)
 
 
 def write_report(window: Any, path: str | None = None) -> None:
