@@ -428,9 +428,34 @@ def test_fuzz_settings(data, raw) -> None:
             assert set(parsed) <= {"compliance.profile", "forgery.suspect_threshold", "retention.days"}
 
 
-def test_eaf_importer_is_not_on_main() -> None:
-    """ELAN .eaf import is not in this branch's base; its fuzzing joins when it lands."""
-    import importlib.util
+_EAF_TEMPLATE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n<ANNOTATION_DOCUMENT AUTHOR="" DATE="2026-01-01T00:00:00+00:00" '
+    'FORMAT="3.0" VERSION="3.0"><HEADER MEDIA_FILE="" TIME_UNITS="milliseconds"/><TIME_ORDER>{slots}</TIME_ORDER>'
+    '<TIER LINGUISTIC_TYPE_REF="default-lt" TIER_ID="{tier}">{anns}</TIER>'
+    '<LINGUISTIC_TYPE GRAPHIC_REFERENCES="false" LINGUISTIC_TYPE_ID="default-lt" TIME_ALIGNABLE="true"/>'
+    '</ANNOTATION_DOCUMENT>')
 
-    if importlib.util.find_spec("app.core.eaf") is None and importlib.util.find_spec("app.services.eaf") is None:
-        pytest.skip("no EAF importer in this checkout (app.core.eaf / app.services.eaf)")
+
+@FUZZ
+@given(spans=st.lists(st.tuples(st.one_of(st.integers(-10**6, 10**9).map(str), st.text(max_size=6)),
+                                st.one_of(st.integers(-10**6, 10**9).map(str), st.text(max_size=6)),
+                                st.text(max_size=20)), max_size=5),
+       tier=st.text(max_size=10), cut=st.integers(0, 2000), splice=st.text(max_size=12), raw=st.binary(max_size=80))
+def test_fuzz_eaf(tmp_path_factory, spans, tier, cut, splice, raw) -> None:
+    """ELAN files with odd times, names and values, truncated or spliced, and plain garbage: the EAF
+    reader either reads them or refuses them with one line."""
+    from xml.sax.saxutils import escape, quoteattr
+
+    from app.services.export_eaf import read_annotations
+
+    slots = "".join(f'<TIME_SLOT TIME_SLOT_ID="ts{2 * i + k}" TIME_VALUE={quoteattr(v)}/>'
+                    for i, (a, b, _) in enumerate(spans) for k, v in enumerate((a, b)))
+    anns = "".join(f'<ANNOTATION><ALIGNABLE_ANNOTATION ANNOTATION_ID="a{i}" TIME_SLOT_REF1="ts{2 * i}" '
+                   f'TIME_SLOT_REF2="ts{2 * i + 1}"><ANNOTATION_VALUE>{escape(text)}</ANNOTATION_VALUE>'
+                   f'</ALIGNABLE_ANNOTATION></ANNOTATION>' for i, (_, _, text) in enumerate(spans))
+    doc = _EAF_TEMPLATE.format(slots=slots, tier=escape(tier).replace('"', "&quot;"), anns=anns)
+    d = tmp_path_factory.mktemp("eaf")
+    _must_be_clear(read_annotations, _write(d, "whole.eaf", doc))
+    _must_be_clear(read_annotations, _write(d, "cut.eaf", doc[:cut]))
+    _must_be_clear(read_annotations, _write(d, "spliced.eaf", doc[:cut] + splice + doc[cut + len(splice):]))
+    _must_be_clear(read_annotations, _write(d, "raw.eaf", raw))
