@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import subprocess
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +119,33 @@ def text_samples(utts: list[dict], n_combined: int = 240, seed: int = 0) -> list
                 f"我说{term}。" if lang == "zh" else f"And {term}, right?" if rng.random() < 0.3 else f"So {term}.")
         out.append({"text": text.strip(), "lang": lang, "duration_s": dur, "words": wlist or None})
     return out
+
+
+@lru_cache(maxsize=1)
+def feature_rows() -> tuple[tuple[dict, ...], tuple[dict, ...], tuple[str, ...], tuple[str, ...]]:
+    """``(acoustic, text, voices, langs)``, computed once per test session: acoustic features of every
+    utterance (:func:`build`) with its voice (``librivox`` or the espeak-ng voice), and text features
+    of every :func:`text_samples` entry with its language."""
+    import shutil
+    import tempfile
+
+    from app.core.voice.acoustic import acoustic_features
+    from app.core.voice.text import text_features
+    from tests.conftest import unavailable
+
+    for tool in ("espeak-ng", "ffmpeg"):
+        if shutil.which(tool) is None:
+            unavailable(f"needs {tool} (Debian package; `make test` installs it)")
+    if not LIBRIVOX.is_dir():
+        unavailable("needs Debian's pocketsphinx-testdata (LibriVox speech); `make test` installs it")
+    with tempfile.TemporaryDirectory() as tmp:
+        utts = build(Path(tmp))
+    acoustic = tuple(acoustic_features(u["audio"], SR) for u in utts)
+    text = tuple(text_features(t["text"], t["lang"], duration_s=t["duration_s"], words=t["words"],
+                               latency_s=0.2 + 0.15 * (k % 11)) for k, t in enumerate(text_samples(utts)))
+    voices = tuple("librivox" if u["source"].startswith("librivox") else u["source"].split()[1] for u in utts)
+    samples = text_samples(utts)
+    return acoustic, text, voices, tuple(t["lang"] for t in samples)
 
 
 if __name__ == "__main__":

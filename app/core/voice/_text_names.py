@@ -114,7 +114,6 @@ _ZH: list[Spec] = [
     ("zh_ba_rate", "zh_specific", "rate_per_100_tokens",
      "particle 吧 (soliciting agreement, tentative assertion) per 100 word tokens"),
     ("zh_place_name_rate", "zh_specific", "rate_per_100_tokens", "place names tagged by jieba (ns) per 100 word tokens"),
-    ("zh_person_name_rate", "zh_specific", "rate_per_100_tokens", "person names tagged by jieba (nr) per 100 word tokens"),
     ("zh_time_word_rate", "zh_specific", "rate_per_100_tokens", "time words tagged by jieba (t) per 100 word tokens"),
 ]
 

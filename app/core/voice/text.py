@@ -215,7 +215,6 @@ def _language_specific(text: str, norm: str, lang: str, words: list[Token], sent
                 "zh_particle_rate": _div(100.0 * particles, n),
                 "zh_ba_rate": _div(100.0 * sum(1 for t in words if t.text == "吧"), n),
                 "zh_place_name_rate": _div(100.0 * sum(1 for t in words if t.tag.startswith("ns")), n),
-                "zh_person_name_rate": _div(100.0 * sum(1 for t in words if t.tag.startswith("nr")), n),
                 "zh_time_word_rate": _div(100.0 * sum(1 for t in words if t.tag == "t"), n)}
     contractions = sum(1 for t in words if "'" in t.text)
     return {"en_contraction_rate": _div(100.0 * contractions, n),
