@@ -235,11 +235,14 @@ def _aspect(texts: list[str], tags: list[str], lang: str, per100: float) -> dict
     n = len(texts)
     if lang == "zh":
         after_verb = [k for k in range(1, n) if tags[k - 1] in ("VERB", "ADJ")]
-        return {"perfective_rate": sum(1 for k in after_verb if texts[k] == "了") * per100,
-                "experiential_rate": sum(1 for k in after_verb if texts[k] == "过") * per100,
-                "progressive_rate": (sum(1 for k in after_verb if texts[k] == "着")
-                                     + sum(1 for k in range(n - 1) if texts[k] in ("正在", "在", "正")
-                                           and tags[k + 1] == "VERB")) * per100,
+
+        def marked(m: str) -> int:  # V + marker, or a verb jieba keeps whole with it (看过, 买了)
+            return (sum(1 for k in after_verb if texts[k] == m)
+                    + sum(1 for w, t in zip(texts, tags) if t == "VERB" and len(w) > 1 and w.endswith(m)))
+
+        return {"perfective_rate": marked("了") * per100, "experiential_rate": marked("过") * per100,
+                "progressive_rate": (marked("着") + sum(1 for k in range(n - 1) if texts[k] in ("正在", "在", "正")
+                                                       and _within(tags, k, ("VERB",), 2))) * per100,
                 "passive_rate": sum(1 for w in texts if w == "被") * per100}
     def near(k: int, pred: Any) -> bool:
         return any(pred(texts[j]) for j in range(k + 1, min(n, k + 3)))
