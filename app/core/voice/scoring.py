@@ -28,8 +28,10 @@ loudness, spectral tilt and syllable rate against population norms (see
 **Deception risk** (0-1) is a logistic model over baseline-relative cues with literature-informed
 default weights (DePaulo et al. 2003; Newman et al. 2003; Hauch et al. 2015; Vrij 2008), plus the
 lending-fraud lexicon, which counts absolutely. It is labelled ``uncalibrated`` until the
-institution fits it on its own outcomes with ``vigil calibrate``; the fitted model replaces the
-defaults (same cues, fitted weights) and is labelled with its version and cross-validated AUC.
+institution fits it on its own outcomes with ``vigil calibrate``; the fitted model
+(:mod:`app.core.voice.risk_fit`, ``kind == "full"``) uses every exported feature relative to the
+baseline (:func:`full_vector`), per answer as it was fitted, and is labelled with its version and
+cross-validated AUC.
 """
 
 from __future__ import annotations
