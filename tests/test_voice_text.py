@@ -73,8 +73,11 @@ def test_feature_names_are_many_unique_and_documented(tmp_path: Path) -> None:
 
 
 def test_scoring_model_cues_are_text_features() -> None:
-    wanted = [c.key[3:] for c in RISK_CUES if c.key.startswith("tx_")]
+    from app.core.voice.scoring import DERIVED
+
+    wanted = [p[3:] for c in RISK_CUES if c.key.startswith("tx_") for p in DERIVED.get(c.key, (c.key,))]
     assert wanted and [k for k in wanted if k not in TEXT_NAMES] == []
+    assert all(k[3:] not in TEXT_NAMES for k in DERIVED)  # a sum of exported columns is not exported itself
 
 
 def test_required_slang_has_meaning_source_and_weight() -> None:
@@ -120,40 +123,49 @@ def test_jieba_keeps_slang_as_single_tokens(tmp_path: Path) -> None:
     assert [t for t in REQUIRED_ZH_SLANG if len(t) > 1 and t not in dict_words] == []
 
 
+def _n(f: dict[str, float], cat: str) -> int:
+    """The count behind a rate per 100 word tokens."""
+    return round(f[f"{cat}_rate"] * f["tokens"] / 100)
+
+
+def _detail(f: dict[str, float]) -> float:
+    return sum(f[f"{c}_rate"] for c in ("temporal", "spatial", "perceptual", "number"))
+
+
 def test_hedged_answer_versus_factual_answer_zh() -> None:
     hedged = text_features("我觉得可能大概是上个月吧，我也不太记得了", "zh")
     factual = text_features("我在上海的银行工作三年，月薪一万二。", "zh")
-    assert hedged["hedge_count"] >= 3 and hedged["evasion_count"] >= 1
-    assert hedged["hedge_count"] > factual["hedge_count"] and hedged["evasion_count"] > factual["evasion_count"]
-    assert hedged["uncertainty_rate"] > factual["uncertainty_rate"]
-    assert factual["spatial_count"] > hedged["spatial_count"]
-    assert factual["number_count"] > hedged["number_count"]
-    assert factual["temporal_count"] >= 1 and factual["amount_count"] >= 1
-    assert factual["detail_count"] > hedged["detail_count"] and factual["detail_rate"] > hedged["detail_rate"]
-    assert factual["zh_place_names"] >= 1 and hedged["zh_ba_count"] == 1.0
+    assert _n(hedged, "hedge") >= 3 and _n(hedged, "evasion") >= 1
+    assert _n(hedged, "hedge") > _n(factual, "hedge") and _n(hedged, "evasion") > _n(factual, "evasion")
+    assert hedged["hedge_rate"] + hedged["evasion_rate"] > factual["hedge_rate"] + factual["evasion_rate"]
+    assert _n(factual, "spatial") > _n(hedged, "spatial")
+    assert _n(factual, "number") > _n(hedged, "number")
+    assert _n(factual, "temporal") >= 1 and _n(factual, "amount") >= 1
+    assert _detail(factual) > _detail(hedged)
+    assert factual["zh_place_name_rate"] > 0 and hedged["zh_ba_rate"] == pytest.approx(100 / hedged["tokens"])
 
 
 def test_english_overclaiming_and_negation() -> None:
     f = text_features("Honestly, I swear I never took any other loan", "en")
-    assert f["certainty_count"] >= 2 and f["negation_count"] >= 1
-    assert f["hedge_certainty_balance"] == -1.0
+    assert _n(f, "certainty") >= 2 and _n(f, "negation") >= 1
+    assert f["hedge_rate"] == 0.0 and f["certainty_rate"] > 0
     plain = text_features("I took one loan from my bank last year", "en")
-    assert plain["certainty_count"] == 0 and plain["negation_count"] == 0
+    assert _n(plain, "certainty") == 0 and _n(plain, "negation") == 0
     assert f["negation_rate"] > plain["negation_rate"]
-    assert text_features("I don't know, I can't remember", "en")["evasion_count"] == 2
+    assert _n(text_features("I don't know, I can't remember", "en"), "evasion") == 2
 
 
 def test_first_person_rates() -> None:
     me = text_features("I told my manager that I would pay.", "en")
-    assert me["tokens"] == 8 and me["first_singular_count"] == 3
+    assert me["tokens"] == 8 and _n(me, "first_singular") == 3
     assert me["first_singular_rate"] == pytest.approx(100 * 3 / 8)
-    assert me["i_we_ratio"] == 1.0
+    assert me["first_plural_rate"] == 0.0
     us = text_features("We told our manager that we would pay.", "en")
-    assert us["first_singular_count"] == 0 and us["first_plural_count"] == 3 and us["i_we_ratio"] == 0.0
+    assert _n(us, "first_singular") == 0 and _n(us, "first_plural") == 3
     zh = text_features("我们去了银行，我签了合同", "zh")
-    assert zh["first_plural_count"] == 1 and zh["first_singular_count"] == 1 and zh["i_we_ratio"] == 0.5
+    assert _n(zh, "first_plural") == 1 and _n(zh, "first_singular") == 1
     other = text_features("他说对方有人帮他办的", "zh")
-    assert other["first_singular_count"] == 0 and other["distancing_count"] >= 3 and other["distancing_ratio"] == 1.0
+    assert _n(other, "first_singular") == 0 and _n(other, "distancing") >= 3
 
 
 @pytest.mark.parametrize(("lang", "good", "bad"), [
@@ -163,7 +175,7 @@ def test_first_person_rates() -> None:
 ])
 def test_sentiment_sign(lang: str, good: str, bad: str) -> None:
     pos, neg = text_features(good, lang), text_features(bad, lang)
-    assert pos["sent_polarity"] > 0.05 and neg["sent_polarity"] < -0.05
+    assert pos["sent_sentence_max"] > 0.05 and neg["sent_sentence_min"] < -0.05
     assert pos["sent_sentence_mean"] > 0 > neg["sent_sentence_mean"]
     if lang == "zh":
         assert 0.0 <= pos["snownlp_pos"] <= 1.0 and math.isnan(pos["vader_compound"])
@@ -175,7 +187,7 @@ def test_negation_flips_emotion_words() -> None:
     assert text_features("我不太开心", "zh")["emo_polarity"] == -1.0
     assert text_features("我并不难过", "zh")["emo_polarity"] == 1.0
     f = text_features("我不开心", "zh")
-    assert f["emotion_neg_count"] == 1 and f["emotion_pos_count"] == 0
+    assert _n(f, "emotion_neg") == 1 and _n(f, "emotion_pos") == 0
 
 
 def test_lexicon_hits_give_meaning_and_offsets() -> None:
@@ -202,13 +214,13 @@ def test_traditional_chinese_matches_with_original_offsets() -> None:
 
 def test_fraud_score_is_risk_weighted() -> None:
     f = text_features("我想撸口子，还要包装流水", "zh")
-    assert f["fraud_count"] == 2 and f["fraud_lexicon_score"] == pytest.approx(1.8)
-    assert f["fraud_noisy_or"] == pytest.approx(1 - 0.1 * 0.1)
-    assert f["fraud_default_intent_count"] == 1 and f["fraud_falsification_score"] == pytest.approx(0.9)
+    assert f["fraud_categories_present"] == 2 and f["fraud_lexicon_score"] == pytest.approx(1.8)
+    assert f["fraud_default_intent_score"] == pytest.approx(0.9) and f["fraud_falsification_score"] == pytest.approx(0.9)
     weak = text_features("最近资金周转有点紧，急用", "zh")
-    assert 0 < weak["fraud_lexicon_score"] < 0.5 and weak["fraud_strong_count"] == 0
+    assert 0 < weak["fraud_lexicon_score"] < 0.5
     assert text_features("我在银行工作三年", "zh")["fraud_lexicon_score"] == 0.0
-    assert text_features("I'm not planning to pay, I used fake bank statements", "en")["fraud_strong_count"] == 2
+    strong = [h for h in lexicon_hits("I'm not planning to pay, I used fake bank statements", "en") if h["group"] == "fraud"]
+    assert len([h for h in strong if h["risk_weight"] >= 0.7]) == 2
 
 
 def test_numbers_amounts_and_percentages() -> None:
@@ -224,12 +236,11 @@ def test_numbers_amounts_and_percentages() -> None:
 def test_word_timing_features() -> None:
     words = [("I", 0.0, 0.3), ("went", 0.3, 0.6), ("there", 1.0, 1.2), ("today", 2.5, 2.9)]
     f = text_features("I went there today", "en", words=words)
-    assert f["timed_words"] == 4 and f["speech_span_s"] == pytest.approx(2.9)
-    assert f["duration_s"] == pytest.approx(2.9) and f["words_per_s"] == pytest.approx(4 / 2.9)
-    assert f["pause_count"] == 2 and f["long_pause_count"] == 1 and f["gap_max"] == pytest.approx(1.3)
-    assert f["articulation_rate"] == pytest.approx(4 / 1.2)
+    assert f["duration_s"] == pytest.approx(2.9) and f["word_dur_mean"] == pytest.approx(1.2 / 4)
+    assert f["pause_per_min"] == pytest.approx(60 * 2 / 2.9) and f["long_pause_per_min"] == pytest.approx(60 / 2.9)
+    assert f["gap_max"] == pytest.approx(1.3) and f["pause_time_share"] == pytest.approx(1.7 / 2.9)
     g = text_features("I went there today", "en", duration_s=4.0, latency_s=0.8, words=words)
-    assert g["duration_s"] == 4.0 and g["words_per_s"] == 1.0 and g["latency_s"] == 0.8
+    assert g["duration_s"] == 4.0 and g["latency_s"] == 0.8
 
 
 @pytest.mark.parametrize("text", ["", "   ", "。，", None])
@@ -237,9 +248,9 @@ def test_word_timing_features() -> None:
 def test_empty_text_gives_nans_without_error(text: str | None, lang: str) -> None:
     f = text_features(text, lang, latency_s=None)  # type: ignore[arg-type]
     assert list(f) == list(TEXT_NAMES)
-    assert f["empty"] == 1.0 and f["tokens"] == 0.0 and f["hedge_count"] == 0.0 and f["fraud_lexicon_score"] == 0.0
-    for k in ("latency_s", "hedge_rate", "detail_rate", "sent_polarity", "ttr", "i_we_ratio", "words_per_s",
-              "timed_words", "mean_word_len"):
+    assert f["tokens"] == 0.0 and f["fraud_lexicon_score"] == 0.0
+    for k in ("latency_s", "hedge_rate", "temporal_rate", "sent_sentence_mean", "ttr", "syllables_per_s",
+              "word_dur_mean", "mean_word_len", "pos_verb_rate", "mean_clause_len", "finance_rate"):
         assert math.isnan(f[k]), k
     assert lexicon_hits(text, lang) == []  # type: ignore[arg-type]
 
@@ -276,7 +287,7 @@ def test_institution_terms_from_user_lexicon_folder(tmp_path: Path, monkeypatch:
         monkeypatch.delenv("VIGIL_DATA_DIR")
         _lexicon.clear_caches()
     assert before == pytest.approx(0.3)
-    assert after["fraud_lexicon_score"] == pytest.approx(0.85) and after["fraud_falsification_count"] == 1
+    assert after["fraud_lexicon_score"] == pytest.approx(0.85) and after["fraud_falsification_score"] == pytest.approx(0.8)
     assert ghost and ghost[0]["file"] == "institution_en.tsv" and ghost[0]["source"] == "bank X casework"
 
 
@@ -314,3 +325,28 @@ def test_jieba_cache_goes_to_user_cache_not_repository(tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")
     proc = _fresh_tokenize(blocker / "data")  # cache folder cannot be created: falls back, still works
     assert proc.returncode == 0 and "撸口子" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_discourse_features_read_pos_aspect_and_questions() -> None:
+    zh = text_features("我们去年买了车，我看过合同。你是不是觉得有问题？他正在办贷款。", "zh")
+    assert zh["pos_verb_rate"] > 0 and zh["pos_pron_rate"] > 0 and zh["perfective_rate"] > 0
+    assert zh["experiential_rate"] > 0 and zh["progressive_rate"] > 0 and zh["alternative_question_rate"] > 0
+    assert zh["self_agent_share"] == 1.0  # 我们 买, 我 看
+    en = text_features("I paid the loan at 3:30 on Monday. It was approved by the bank. Did you check it?", "en")
+    assert en["exact_time_rate"] == pytest.approx(2 * 100 / en["tokens"])
+    assert en["passive_rate"] > 0 and en["perfective_rate"] > 0 and en["finance_rate"] > 0
+    assert en["pos_propn_rate"] > 0 and en["pos_det_rate"] > 0 and en["pos_adp_rate"] > 0
+    plain = text_features("The bank paid the loan.", "en")
+    assert plain["passive_rate"] == 0.0 and math.isnan(plain["self_agent_share"])
+    hedged = text_features("Maybe I paid it. I think maybe they sent it later.", "en")
+    assert hedged["hedge_verb_share"] > 0 and hedged["hedge_early_share"] > 0
+
+
+def test_discourse_word_classes_do_not_repeat_the_deception_lexicon() -> None:
+    from app.core.voice._text_discourse import word_classes
+
+    lexicon = {lang: {e.term.lower() for e in _lexicon.entries(lang) if e.group == "deception"} for lang in ("zh", "en")}
+    for lang, classes in word_classes().items():
+        for feat, phrases in classes.items():
+            joined = {("" if lang == "zh" else " ").join(p) for p in phrases}
+            assert joined and not joined & lexicon[lang], (lang, feat, joined & lexicon[lang])

@@ -180,19 +180,14 @@ def _print_agreement(report: dict[str, Any]) -> None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """Fit the deception-risk model on the institution's own labelled cases."""
-    from app.services.calibrate import calibrate
+    from app.services.calibrate import calibrate, calibrate_summary
 
     with open_workspace(args) as ws:
         report = calibrate(ws, args.labels, args.outcome_threshold)
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        print(f"calibrated on {report['cases']} cases ({report['bad']} bad, {report['good']} good)")
-        print(f"cross-validated ROC AUC {report['cv_auc']:.3f}; Spearman rho vs outcome "
-              f"{report['spearman_rho'] if report['spearman_rho'] is not None else 'n/a'}")
-        print(f"saved as '{report['version']}'; later analyses use it")
-        for k, w in sorted(report["weights"].items(), key=lambda kv: -abs(kv[1])):
-            print(f"  {k:28} {w:+.3f}")
+        print(calibrate_summary(report))
     return 0
 
 

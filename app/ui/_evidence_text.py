@@ -369,8 +369,8 @@ CUE_TEXT = {
     "tx_certainty_rate": N_("over-assurance (honestly, 说实话, 保证)"),
     "tx_negation_rate": N_("negation"), "tx_first_singular_rate": N_("self-reference (I, 我)"),
     "tx_distancing_rate": N_("distancing (he, they, 对方)"), "tx_detail_rate": N_("time, place and number detail"),
-    "tx_filler_rate": N_("fillers (um, 嗯, 那个)"), "tx_self_correction_count": N_("self-correction"),
-    "tx_evasion_count": N_("evasive phrasing (I don't remember, 不记得)"),
+    "tx_filler_rate": N_("fillers (um, 嗯, 那个)"), "tx_self_correction_rate": N_("self-correction"),
+    "tx_evasion_rate": N_("evasive phrasing (I don't remember, 不记得)"),
     "tx_fraud_lexicon_score": N_("lending-fraud slang (e.g. 撸口子, 包装流水)"),
 }
 _MORE, _LESS = N_("{label}: more often than at baseline ({detail})."), N_("{label}: less often than at baseline ({detail}).")

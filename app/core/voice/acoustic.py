@@ -66,6 +66,14 @@ SIGNED = tuple(f for f in FULL if f != "cv")
 #: MFCC deltas: no mean (a regression delta sums to the end-to-end change over ~n frames, so its
 #: mean is about 0 by construction), and no slope or rise/fall (a delta is already a slope).
 DELTA_FUNCS = ("sd", "min", "max", "p5", "p25", "p50", "p75", "p95", "skew", "kurt")
+#: Pruned after measuring redundancy on speech (``tests/test_voice_redundancy.py``; figures in
+#: ``resources/voice/acoustic_redundancy.md``): the frame mean of jitter (|rho| 0.994-0.995 with
+#: the pooled jitter of the utterance, which Praat's voice report uses, so that one is kept), the
+#: quantiles of voicing strength (the HNR is a fixed per-frame transform of it, 10 log10(r/(1-r)),
+#: so its quantiles repeat the HNR's; |rho| up to 0.991), the kurtosis of spectral flatness
+#: (|rho| 0.995 with its skewness), the mean 0-500 Hz slope (R^2 0.999 from its p5/p25/p75).
+NO_MEAN = tuple(f for f in FULL if f != "mean")
+MOMENTS = ("mean", "sd", "cv", "skew", "kurt", "slope", "rise_mean", "fall_mean")
 
 DOMAINS = {
     "voiced": "over voiced frames",
@@ -77,12 +85,11 @@ DOMAINS = {
 LLDS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("f0_semitone", "st", "voiced", "F0 (YIN) in semitones re 27.5 Hz", SIGNED),
     ("voicing_prob", "ratio", "all",
-     "voicing strength: normalised autocorrelation peak r in [0, 1] of a 64 ms frame (Boersma 1993)", FULL),
-    ("jitter_local", "ratio", "voiced", "jitter (local) of the glottal periods within +-30 ms", FULL),
-    ("jitter_rap", "ratio", "voiced", "jitter (RAP, 3-period average) within +-30 ms", FULL),
-    ("jitter_ppq5", "ratio", "voiced", "jitter (PPQ5, 5-period average) within +-30 ms", FULL),
+     "voicing strength: normalised autocorrelation peak r in [0, 1] of a 64 ms frame (Boersma 1993)", MOMENTS),
+    ("jitter_local", "ratio", "voiced", "jitter (local) of the glottal periods within +-30 ms", NO_MEAN),
+    ("jitter_rap", "ratio", "voiced", "jitter (RAP, 3-period average) within +-30 ms", NO_MEAN),
+    ("jitter_ppq5", "ratio", "voiced", "jitter (PPQ5, 5-period average) within +-30 ms", NO_MEAN),
     ("shimmer_local", "ratio", "voiced", "shimmer (local) of the pulse peak amplitudes within +-30 ms", FULL),
-    ("shimmer_local_db", "dB", "voiced", "shimmer (local, dB) within +-30 ms", FULL),
     ("shimmer_apq3", "ratio", "voiced", "shimmer (APQ3, 3-pulse average) within +-30 ms", FULL),
     ("shimmer_apq5", "ratio", "voiced", "shimmer (APQ5, 5-pulse average) within +-30 ms", FULL),
     ("hnr", "dB", "sounding", "harmonics-to-noise ratio 10 log10(r / (1 - r)) (Boersma 1993), -30..60 dB", SIGNED),
@@ -92,7 +99,8 @@ LLDS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("spectral_centroid", "Hz", "sounding", "spectral centroid (magnitude weighted)", FULL),
     ("spectral_bandwidth", "Hz", "sounding", "spectral bandwidth (magnitude-weighted sd about the centroid)", FULL),
     ("spectral_rolloff", "Hz", "sounding", "frequency below which 85 % of the spectral magnitude lies", FULL),
-    ("spectral_flatness", "ratio", "sounding", "spectral flatness, geometric / arithmetic mean of power", FULL),
+    ("spectral_flatness", "ratio", "sounding", "spectral flatness, geometric / arithmetic mean of power",
+     tuple(f for f in FULL if f != "kurt")),
     ("spectral_flux", "rel", "sounding",
      "spectral flux, squared difference of consecutive L1-normalised magnitude spectra", FULL),
     ("zcr", "ratio", "sounding", "zero-crossing rate, fraction of adjacent sample pairs changing sign", FULL),
@@ -101,7 +109,8 @@ LLDS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
       for b in range(1, 8)),
     ("alpha_ratio", "dB", "sounding", "alpha ratio, power 50-1000 Hz over 1-5 kHz", SIGNED),
     ("hammarberg", "dB", "sounding", "Hammarberg index, strongest bin 0-2 kHz over 2-5 kHz", SIGNED),
-    ("spectral_slope_0_500", "dB/kHz", "sounding", "least-squares slope of the dB spectrum 0-500 Hz", SIGNED),
+    ("spectral_slope_0_500", "dB/kHz", "sounding", "least-squares slope of the dB spectrum 0-500 Hz",
+     tuple(f for f in SIGNED if f != "mean")),
     ("spectral_slope_500_1500", "dB/kHz", "sounding", "least-squares slope of the dB spectrum 500-1500 Hz", SIGNED),
     *((f"mfcc{k:02d}", "dB", "sounding", f"MFCC {k} (librosa: DCT-II of the 26-band dB mel spectrum)", SIGNED)
       for k in range(1, N_MFCC + 1)),
@@ -109,8 +118,9 @@ LLDS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
       for k in range(1, N_MFCC + 1)),
 )
 
-POOLED = ("jitter_local", "jitter_rap", "jitter_ppq5",
-          "shimmer_local", "shimmer_local_db", "shimmer_apq3", "shimmer_apq5")
+#: Pooled perturbation; shimmer in dB is left out (a per-period transform of local shimmer,
+#: |rho| 0.97-0.99 with it on speech).
+POOLED = ("jitter_local", "jitter_rap", "jitter_ppq5", "shimmer_local", "shimmer_apq3", "shimmer_apq5")
 
 #: Utterance-level measures: (lld, functional, unit, description).
 UTTERANCE: tuple[tuple[str, str, str, str], ...] = (
@@ -125,8 +135,7 @@ UTTERANCE: tuple[tuple[str, str, str, str], ...] = (
      "voiced RMS envelope (rms_db at voiced frames, the utterance minimum elsewhere, 30 ms Hann "
      "smoothing) after de Jong & Wempe (2009); speech = first-to-last sounding span minus pauses"),
     ("pause", "count", "count", "number of silent gaps > 150 ms between the first and last sounding frame"),
-    ("pause", "total", "s", "total length of those pauses"),
-    ("pause", "mean", "s", "mean length of those pauses"),
+    ("pause", "total", "s", "total length of those pauses (their mean length is total / count, not exported)"),
     ("pause", "max", "s", "length of the longest pause (0 when there is none)"),
     ("pause", "ratio", "ratio", "total pause length / span from the first to the last sounding frame"),
     *((name, "pooled", "dB" if name.endswith("_db") else "ratio",
@@ -225,7 +234,7 @@ def _rhythm(rms_db: np.ndarray, voiced: np.ndarray, sounding: np.ndarray) -> dic
     out["unvoiced_segment_len_mean"] = float(ulen.mean()) if len(ulen) else nan
     out["unvoiced_segment_len_sd"] = float(ulen.std(ddof=1)) if len(ulen) >= 2 else nan
     on = np.flatnonzero(sounding)
-    for f in ("count", "total", "mean", "max", "ratio"):
+    for f in ("count", "total", "max", "ratio"):
         out[f"pause_{f}"] = nan
     out["syllable_rate"] = nan
     if len(on) == 0:
@@ -235,7 +244,6 @@ def _rhythm(rms_db: np.ndarray, voiced: np.ndarray, sounding: np.ndarray) -> dic
     pauses = np.array([g for g in gaps if g > PAUSE_MIN_S])
     span = (last - first) * FRAME_S
     out.update(pause_count=float(len(pauses)), pause_total=float(pauses.sum()),
-               pause_mean=float(pauses.mean()) if len(pauses) else nan,
                pause_max=float(pauses.max()) if len(pauses) else 0.0,
                pause_ratio=float(pauses.sum()) / span)
     speech = span - float(pauses.sum())

@@ -28,8 +28,10 @@ loudness, spectral tilt and syllable rate against population norms (see
 **Deception risk** (0-1) is a logistic model over baseline-relative cues with literature-informed
 default weights (DePaulo et al. 2003; Newman et al. 2003; Hauch et al. 2015; Vrij 2008), plus the
 lending-fraud lexicon, which counts absolutely. It is labelled ``uncalibrated`` until the
-institution fits it on its own outcomes with ``vigil calibrate``; the fitted model replaces the
-defaults (same cues, fitted weights) and is labelled with its version and cross-validated AUC.
+institution fits it on its own outcomes with ``vigil calibrate``; the fitted model
+(:mod:`app.core.voice.risk_fit`, ``kind == "full"``) uses every exported feature relative to the
+baseline (:func:`full_vector`), per answer as it was fitted, and is labelled with its version and
+cross-validated AUC.
 """
 
 from __future__ import annotations
@@ -139,8 +141,8 @@ RISK_CUES: tuple[Cue, ...] = (
     Cue("tx_distancing_rate", 0.1, "distancing (he, they, 对方)", "Newman et al. 2003"),
     Cue("tx_detail_rate", -0.2, "time, place and number detail", "Vrij 2008 (reality monitoring); Hauch et al. 2015"),
     Cue("tx_filler_rate", 0.1, "fillers (um, 嗯, 那个)", "DePaulo et al. 2003"),
-    Cue("tx_self_correction_count", 0.1, "self-correction", "DePaulo et al. 2003 (word and phrase repetitions)"),
-    Cue("tx_evasion_count", 0.3, "evasive phrasing (I don't remember, 不记得)", "Vrij 2008; lender practice"),
+    Cue("tx_self_correction_rate", 0.1, "self-correction", "DePaulo et al. 2003 (word and phrase repetitions)"),
+    Cue("tx_evasion_rate", 0.3, "evasive phrasing (I don't remember, 不记得)", "Vrij 2008; lender practice"),
     Cue("tx_fraud_lexicon_score", 1.0, "lending-fraud slang (e.g. 撸口子, 包装流水)", "resources/lexicons/lending_fraud_*.tsv",
         relative=False),
 )
@@ -148,6 +150,15 @@ RISK_CUES: tuple[Cue, ...] = (
 RISK_WORD_GROUPS = {"fraud"}
 RISK_WORD_CATEGORIES = {"hedge", "certainty", "evasion", "self_correction", "filler", "negation"}
 DEFAULT_INTERCEPT = -1.6  # about 0.17 for an answer that looks exactly like the baseline
+#: Cues the default model reads that are sums of exported columns (the sum itself is not exported,
+#: since it would be a fixed function of its parts).
+DERIVED: dict[str, tuple[str, ...]] = {
+    "tx_detail_rate": ("tx_temporal_rate", "tx_spatial_rate", "tx_perceptual_rate", "tx_number_rate"),
+}
+#: Features used as they are by a fitted model (the lexicon of lending-fraud slang counts
+#: absolutely); every other ``ac_``/``tx_`` feature and the latency enter relative to the baseline.
+ABSOLUTE_PREFIXES = ("tx_fraud_",)
+CONSTANT_FEATURES = frozenset(("tx_lang_zh",))
 
 
 def default_model() -> dict[str, Any]:
@@ -184,11 +195,13 @@ def default_baseline_indexes(utts: list[dict[str, Any]], applicant: str) -> list
 
 
 def estimate_baseline(utts: list[dict[str, Any]], base_idx: list[int], applicant: str) -> Baseline:
-    """Baseline mean and spread of each cue (spread: the larger of the baseline's and the whole
-    session's sample sd over the applicant's answers; see the module docstring)."""
+    """Baseline mean and spread of each cue and of every feature a fitted model may use (spread:
+    the larger of the baseline's and the whole session's sample sd over the applicant's answers;
+    see the module docstring)."""
     own = [u for u in utts if u["speaker"] == applicant] or utts
     mean, sd = {}, {}
-    for key in _keys():
+    keys = dict.fromkeys(_keys() + (model_features(own[0]) if own else []))
+    for key in keys:
         b = np.array([_value(utts[i], key) for i in base_idx], dtype=float)
         a = np.array([_value(u, key) for u in own], dtype=float)
         b, a = b[np.isfinite(b)], a[np.isfinite(a)]
@@ -201,8 +214,32 @@ def estimate_baseline(utts: list[dict[str, Any]], base_idx: list[int], applicant
 
 
 def _value(u: dict[str, Any], key: str) -> float:
+    if key in DERIVED:
+        parts = [_value(u, k) for k in DERIVED[key]]
+        finite = [p for p in parts if math.isfinite(p)]
+        return float(sum(finite)) if finite else math.nan
     v = u.get("features", {}).get(key, u.get(key))
     return float(v) if v is not None else math.nan
+
+
+def model_features(u: dict[str, Any]) -> list[str]:
+    """Every feature a fitted model may use: the utterance's ``ac_*`` and ``tx_*`` features and the latency."""
+    feats = u.get("features", {})
+    return sorted(k for k in feats if (k.startswith(("ac_", "tx_")) and k not in CONSTANT_FEATURES)
+                  or k == "latency_s")
+
+
+def full_vector(u: dict[str, Any], base: "Baseline", keys: list[str]) -> np.ndarray:
+    """A fitted model's inputs for one utterance: each feature as a clipped z-score against the
+    baseline (0 where undefined, i.e. "like the baseline"), fraud-lexicon scores as they are."""
+    out = np.zeros(len(keys))
+    for j, k in enumerate(keys):
+        v = _value(u, k)
+        if k.startswith(ABSOLUTE_PREFIXES):
+            out[j] = v if math.isfinite(v) else 0.0
+        else:
+            out[j] = base.z(k, v)
+    return out
 
 
 def cue_vector(u: dict[str, Any], base: Baseline) -> dict[str, float]:
@@ -222,15 +259,23 @@ def score(u: dict[str, Any], base: Baseline, model: dict[str, Any]) -> dict[str,
     """Arousal, deception risk and the evidence behind them for one utterance."""
     x = cue_vector(u, base)
     level, level_z = arousal_level(u.get("features", u))
-    weights = model["weights"]
-    contrib = {k: weights.get(k, 0.0) * x.get(k, 0.0) for k in weights}
+    if model.get("kind") == "full":
+        keys = list(model["features"])
+        xf = (full_vector(u, base, keys) - np.asarray(model["center"])) / np.asarray(model["scale"])
+        parts = np.asarray(model["coef"]) * xf
+        contrib = dict(zip(keys, map(float, parts)))
+        x = {**x, **{k: float(v) for k, v in zip(keys, full_vector(u, base, keys))}}
+    else:
+        weights = model["weights"]
+        contrib = {k: weights.get(k, 0.0) * x.get(k, 0.0) for k in weights}
     logit = model["intercept"] + sum(contrib.values())
     risk = 1.0 / (1.0 + math.exp(-logit))
     cues = {c.key: c for c in RISK_CUES}
     top = sorted((kv for kv in contrib.items() if abs(kv[1]) > 1e-9), key=lambda kv: -abs(kv[1]))[:5]
     evidence = {
         "model": model["version"], "calibrated": model.get("calibrated", False),
-        "top_cues": [{"cue": k, "label": describe(cues[k], x[k]) if k in cues else k, "contribution": round(c, 3),
+        "top_cues": [{"cue": k, "label": describe(cues[k], x[k]) if k in cues else _describe_feature(k, x[k]),
+                      "contribution": round(c, 3),
                       "input": round(x[k], 3), "value": _round(_value(u, k)),
                       "baseline_mean": _round(base.mean.get(k))} for k, c in top],
         "arousal_parts": {k: round(base.z(k, _value(u, k)), 2) for k, _ in AROUSAL_CUES},
@@ -248,6 +293,12 @@ def describe(cue: Cue, x: float) -> str:
     if not cue.relative:
         return f"{cue.label}: {x:g}"
     return f"{'more' if x > 0 else 'less'} {cue.label} than at baseline ({x:+.1f} SD)"
+
+
+def _describe_feature(key: str, x: float) -> str:
+    if key.startswith(ABSOLUTE_PREFIXES):
+        return f"{key}: {x:g}"
+    return f"{'higher' if x > 0 else 'lower'} {key} than at baseline ({x:+.1f} SD)"
 
 
 def risk_words(hits: list[dict[str, Any]]) -> list[dict[str, Any]]:

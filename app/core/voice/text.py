@@ -28,6 +28,7 @@ import numpy as np
 from app.core.voice import _lexicon
 from app.core.voice import _text_sentiment as senti
 from app.core.voice._lexicon import FRAUD_CATEGORIES, Hit
+from app.core.voice._text_discourse import discourse_features
 from app.core.voice._text_names import COUNTED, FEATURE_SPECS, NUMBER_CATEGORIES, TEXT_NAMES
 from app.core.voice._text_segment import Token, is_han, numbers, segment, sentence_end_char, sentences, syllables
 
@@ -38,10 +39,7 @@ NAN = math.nan
 PAUSE_S = 0.25
 LONG_PAUSE_S = 1.0
 MATTR_WINDOW = 25
-STRONG_WEIGHT = 0.7
 _ZH_PARTICLES = frozenset("吧呢啊嘛呀啦哦吗")
-_EN_MODALS = frozenset("can could may might must shall should will would cannot can't couldn't won't wouldn't "
-                       "shouldn't mustn't mightn't shan't".split())
 _EN_ARTICLES = frozenset(("a", "an", "the"))
 _NUMBER_ZH = {"number": "数字", "amount": "金额", "percent": "百分比"}
 _NUMBER_SOURCE = ("Vrij (2008) 'Detecting Lies and Deceit' (reality monitoring); Nahari, Vrij & Fisher (2014) "
@@ -135,19 +133,17 @@ def _timing(words: Sequence[Sequence[Any]] | None) -> list[tuple[float, float]]:
 
 
 def _timing_features(spans: list[tuple[float, float]]) -> dict[str, float]:
-    f = {"timed_words": float(len(spans))}
+    f: dict[str, float] = {}
     if not spans:
         return f
     span = spans[-1][1] - spans[0][0]
     durs = np.array([e - s for s, e in spans])
     gaps = np.array([max(0.0, b[0] - a[1]) for a, b in zip(spans, spans[1:])])
     pauses = gaps[gaps >= PAUSE_S]
-    f.update(speech_span_s=span, timed_words_per_s=_div(len(spans), span),
-             articulation_rate=_div(len(spans), float(durs.sum())), word_dur_mean=float(durs.mean()),
-             word_dur_sd=float(durs.std(ddof=1)) if len(durs) > 1 else NAN,
+    f.update(word_dur_mean=float(durs.mean()), word_dur_sd=float(durs.std(ddof=1)) if len(durs) > 1 else NAN,
              gap_mean=float(gaps.mean()) if gaps.size else NAN, gap_max=float(gaps.max()) if gaps.size else NAN,
-             pause_count=float(pauses.size), long_pause_count=float((gaps >= LONG_PAUSE_S).sum()),
-             pause_time_share=_div(float(pauses.sum()), span), pause_per_min=_div(60.0 * pauses.size, span))
+             pause_time_share=_div(float(pauses.sum()), span), pause_per_min=_div(60.0 * pauses.size, span),
+             long_pause_per_min=_div(60.0 * float((gaps >= LONG_PAUSE_S).sum()), span))
     return f
 
 
@@ -168,17 +164,14 @@ def _lexical(words: list[Token], lang: str) -> dict[str, float]:
     repeats = sum(1 for a, b in zip(texts, texts[1:]) if a == b)
     bigrams = Counter(zip(texts, texts[1:]))
     rep_bi = sum(v - 1 for v in bigrams.values() if v > 1)
-    f.update(immediate_repeat_count=float(repeats), immediate_repeat_rate=_div(100.0 * repeats, n),
-             repeated_bigram_count=float(rep_bi), repeated_bigram_share=_div(rep_bi, n - 1))
+    f.update(immediate_repeat_rate=_div(100.0 * repeats, n), repeated_bigram_share=_div(rep_bi, n - 1))
     return f
 
 
 def _punctuation(norm: str, n: int) -> dict[str, float]:
     punct = sum(1 for c in norm if unicodedata.category(c).startswith("P"))
-    return {"exclamation_count": float(norm.count("!")), "comma_count": float(sum(norm.count(c) for c in ",、")),
-            "period_count": float(len(re.findall(r"。|(?<![.\d])\.(?![.\d])", norm))),
-            "ellipsis_count": float(len(re.findall(r"…+|\.{3,}", norm))), "punct_count": float(punct),
-            "punct_rate": _div(100.0 * punct, n)}
+    return {"exclamation_rate": _div(100.0 * norm.count("!"), n),
+            "comma_rate": _div(100.0 * sum(norm.count(c) for c in ",、"), n), "punct_rate": _div(100.0 * punct, n)}
 
 
 def _sentiment(text: str, norm: str, lang: str, tokens: list[Token], hits: list[Hit],
@@ -190,12 +183,9 @@ def _sentiment(text: str, norm: str, lang: str, tokens: list[Token], hits: list[
     f["emo_polarity"] = emo
     if lang == "en":
         v = senti.vader_scores(text)
-        f.update(vader_neg=v["neg"], vader_neu=v["neu"], vader_pos=v["pos"], vader_compound=v["compound"],
-                 sent_polarity=v["compound"])
+        f.update(vader_neg=v["neg"], vader_pos=v["pos"], vader_compound=v["compound"])
     else:
-        p = senti.snownlp_positive([t.text for t in tokens if t.word])
-        f["snownlp_pos"] = p
-        f["sent_polarity"] = emo if math.isfinite(emo) else (2.0 * p - 1.0 if math.isfinite(p) else NAN)
+        f["snownlp_pos"] = senti.snownlp_positive([t.text for t in tokens if t.word])
     pols = []
     for sent in sents:
         s, e = sent[0].start, sent[-1].end
@@ -220,23 +210,15 @@ def _language_specific(text: str, norm: str, lang: str, words: list[Token], sent
         folded = _lexicon.fold(text)
         latin = sum(1 for t in words if re.search(r"[a-z]", t.text))
         particles = sum(1 for t in words if t.text in _ZH_PARTICLES)
-        return {"zh_han_share": _div(len(han), alnum), "zh_latin_tokens": float(latin),
-                "zh_latin_share": _div(latin, n),
+        return {"zh_han_share": _div(len(han), alnum), "zh_latin_share": _div(latin, n),
                 "zh_traditional_share": _div(sum(1 for i in han if folded[i] != norm[i]), len(han)),
-                "zh_particle_count": float(particles), "zh_particle_rate": _div(100.0 * particles, n),
-                "zh_ba_count": float(sum(1 for t in words if t.text == "吧")),
-                "zh_place_names": float(sum(1 for t in words if t.tag.startswith("ns"))),
-                "zh_person_names": float(sum(1 for t in words if t.tag.startswith("nr"))),
-                "zh_time_words": float(sum(1 for t in words if t.tag == "t"))}
+                "zh_particle_rate": _div(100.0 * particles, n),
+                "zh_ba_rate": _div(100.0 * sum(1 for t in words if t.text == "吧"), n),
+                "zh_place_name_rate": _div(100.0 * sum(1 for t in words if t.tag.startswith("ns")), n),
+                "zh_time_word_rate": _div(100.0 * sum(1 for t in words if t.tag == "t"), n)}
     contractions = sum(1 for t in words if "'" in t.text)
-    modals = sum(1 for t in words if t.text in _EN_MODALS)
-    firsts = {id(s[0]) for s in sents}
-    caps = sum(1 for t in words if id(t) not in firsts and text[t.start:t.start + 1].isupper()
-               and t.text != "i" and not t.text.startswith("i'"))
-    return {"en_contraction_count": float(contractions), "en_contraction_rate": _div(100.0 * contractions, n),
-            "en_modal_count": float(modals), "en_modal_rate": _div(100.0 * modals, n),
-            "en_article_rate": _div(100.0 * sum(1 for t in words if t.text in _EN_ARTICLES), n),
-            "en_capitalized_count": float(caps)}
+    return {"en_contraction_rate": _div(100.0 * contractions, n),
+            "en_article_rate": _div(100.0 * sum(1 for t in words if t.text in _EN_ARTICLES), n)}
 
 
 def text_features(text: str, lang: str, duration_s: float | None = None, latency_s: float | None = None,
@@ -277,16 +259,13 @@ def text_features(text: str, lang: str, duration_s: float | None = None, latency
     if not math.isfinite(dur) and len(spans) and spans[-1][1] > spans[0][0]:
         dur = spans[-1][1] - spans[0][0]
     sents = sentences(norm, tokens)
-    chars = sum(1 for c in norm if c.isalnum())
     syl = syllables(wtoks)
     lens = [len(s) for s in sents]
     questions = sum(1 for s in sents if sentence_end_char(norm, s) == "?" or (lang == "zh" and s[-1].text == "吗"))
-    f.update(empty=float(n == 0), lang_zh=float(lang == "zh"), tokens=float(n), chars=float(chars),
-             syllables=float(syl), sentences=float(len(sents)), duration_s=dur, words_per_s=_div(n, dur),
-             chars_per_s=_div(chars, dur), syllables_per_s=_div(syl, dur),
+    f.update(lang_zh=float(lang == "zh"), tokens=float(n), duration_s=dur, syllables_per_s=_div(syl, dur),
              mean_sentence_len=float(np.mean(lens)) if lens else NAN, max_sentence_len=float(max(lens, default=0)),
              sentence_len_sd=float(np.std(lens, ddof=1)) if len(lens) > 1 else NAN,
-             question_count=float(questions), question_flag=float(questions > 0),
+             question_share=_div(questions, len(sents)),
              latency_s=float(latency_s) if latency_s is not None and math.isfinite(latency_s) else NAN)
     f.update(_lexical(wtoks, lang))
     f.update(_punctuation(norm, n))
@@ -299,45 +278,20 @@ def text_features(text: str, lang: str, duration_s: float | None = None, latency
         counts["number"] += 1
         if kind != "number":
             counts[kind] += 1
-    for cat, c in counts.items():
-        f.update({f"{cat}_count": float(c), f"{cat}_rate": _div(100.0 * c, n), f"{cat}_per_s": _div(c, dur),
-                  f"{cat}_present": float(c > 0)})
-
-    c = counts
-    detail = c["temporal"] + c["spatial"] + c["perceptual"] + c["number"]
-    disfl = c["filler"] + c["self_correction"] + int(f["immediate_repeat_count"])
-    persons = c["first_singular"] + c["first_plural"] + c["second_person"] + c["distancing"]
-    f.update(detail_count=float(detail), detail_rate=_div(100.0 * detail, n), detail_per_s=_div(detail, dur),
-             uncertainty_count=float(c["hedge"] + c["evasion"]),
-             uncertainty_rate=_div(100.0 * (c["hedge"] + c["evasion"]), n),
-             disfluency_count=float(disfl), disfluency_rate=_div(100.0 * disfl, n), disfluency_per_s=_div(disfl, dur),
-             pronoun_rate=_div(100.0 * persons, n),
-             self_reference_rate=_div(100.0 * (c["first_singular"] + c["first_plural"]), n),
-             i_we_ratio=_ratio(c["first_singular"], c["first_plural"]),
-             distancing_ratio=_ratio(c["distancing"], c["first_singular"]),
-             hedge_certainty_balance=_div(c["hedge"] - c["certainty"], c["hedge"] + c["certainty"]),
-             cognitive_detail_ratio=_ratio(c["cognitive"], detail),
-             emotion_rate=_div(100.0 * (c["emotion_pos"] + c["emotion_neg"]), n))
+    f.update({f"{cat}_rate": _div(100.0 * c, n) for cat, c in counts.items()})
 
     fraud = [h for h in hits if h.entry.group == "fraud"]
     weights = [h.entry.risk_weight or 0.0 for h in fraud]
-    score = float(sum(weights))
-    f.update(fraud_count=float(len(fraud)), fraud_lexicon_score=score,
-             fraud_noisy_or=1.0 - float(np.prod([1.0 - w for w in weights])),
-             fraud_max_weight=max(weights, default=0.0),
-             fraud_rate=_div(100.0 * len(fraud), n), fraud_score_rate=_div(100.0 * score, n),
-             fraud_distinct_terms=float(len({h.entry.term for h in fraud})),
-             fraud_strong_count=float(sum(1 for w in weights if w >= STRONG_WEIGHT)),
+    f.update(fraud_lexicon_score=float(sum(weights)),
              fraud_categories_present=float(len({h.entry.category for h in fraud})))
     for cat in FRAUD_CATEGORIES:
-        ws = [h.entry.risk_weight or 0.0 for h in fraud if h.entry.category == cat]
-        f.update({f"fraud_{cat}_count": float(len(ws)), f"fraud_{cat}_score": float(sum(ws)),
-                  f"fraud_{cat}_rate": _div(100.0 * len(ws), n), f"fraud_{cat}_present": float(len(ws) > 0)})
+        f[f"fraud_{cat}_score"] = float(sum(h.entry.risk_weight or 0.0 for h in fraud if h.entry.category == cat))
 
     f.update(_sentiment(text, norm, lang, tokens, hits, sents))
     if words is not None:
         f.update(_timing_features(spans))
     f.update(_language_specific(text, norm, lang, wtoks, sents))
+    f.update(discourse_features(text, norm, lang, wtoks, sents, [h for h in hits if h.entry.group == "deception"]))
     return {k: float(f[k]) for k in TEXT_NAMES}
 
 
