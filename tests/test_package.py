@@ -87,3 +87,21 @@ def test_make_package_builds_a_bundle_that_passes_its_smoke_test_offline(bundle:
 def test_bundle_meets_the_size_target(bundle: Path) -> None:
     size = _tree_mib(bundle)
     assert size <= SIZE_TARGET_MB, f"the bundle is {size:.0f} MiB, over the {SIZE_TARGET_MB} MiB target"
+
+
+@pytest.mark.slow
+def test_bench_first_paint_starts_a_fresh_window_from_the_source_tree(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VIGIL_")}
+    env.update(VIGIL_DATA_DIR=str(tmp_path / "data"), QT_QPA_PLATFORM="offscreen")
+    p = subprocess.run([sys.executable, "-m", "app", "bench", "--first-paint", "--json"], cwd=REPO, env=env,
+                       capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    r = json.loads(p.stdout)
+    assert r["frozen"] is False and r["command"].endswith("-m app")
+    assert len(r["runs_s"]) == 3 and all(0 < s <= e for s, e in zip(r["runs_s"], r["process_exit_s"]))
+    assert r["gui_first_paint_s"] == sorted(r["runs_s"])[1]
+    assert not (tmp_path / "data" / "workspace.db").exists()  # each run had its own fresh data folder
+
+    bad = subprocess.run([sys.executable, "-m", "app", "bench", "--first-paint", str(tmp_path / "nothing")],
+                         cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "no vigil executable" in bad.stderr and "Traceback" not in bad.stderr
