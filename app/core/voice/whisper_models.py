@@ -160,7 +160,7 @@ def whisper_model_dir(name: str = "whisper-base") -> Path:
 def assembled_model(manifest_name: str) -> Path:
     """Build if needed, verify and return ``model.bin`` of an ``assembled:`` manifest entry.
 
-    For :func:`app.core.models.verify`: ``assembled:REL`` means ``user_cache_dir()/models/REL``.
+    For :func:`app.core.models.verify`: ``assembled:REL`` means ``assembled_models_dir()/REL``.
 
     Raises
     ------
