@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 # espeak-ng, ffmpeg and pocketsphinx-testdata (LibriVox speech) for the tests, poppler-utils for PDFs.
 APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb fonts-wqy-microhei espeak-ng ffmpeg poppler-utils pocketsphinx-testdata
 
-.PHONY: run test lint bench system-packages clean
+.PHONY: run test lint bench package system-packages clean
 
 run: $(STAMP)
 	$(VENV)/bin/vigil gui
@@ -20,6 +20,11 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(VENV)/bin/vigil bench --720p
+
+# The onedir PyInstaller bundle dist/vigil/ (build/ keeps PyInstaller's cache); installer/README.md says more.
+package: $(STAMP)
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller installer/vigil.spec
+	@du -sh dist/vigil
 
 system-packages:
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \

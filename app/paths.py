@@ -32,6 +32,17 @@ def resources_dir() -> Path:
     return bundle_root() / "resources"
 
 
+def assembled_models_dir() -> Path:
+    """Where models joined from carrier packages live (``assembled:`` manifest entries).
+
+    In a frozen bundle they were joined at build time into its ``models/``; otherwise they are joined
+    on first use into the user cache.
+    """
+    if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
+        return bundle_root() / "models"
+    return user_cache_dir() / "models"
+
+
 def user_data_dir() -> Path:
     """Per-user data directory (``VIGIL_DATA_DIR`` overrides, e.g. for tests)."""
     override = os.environ.get("VIGIL_DATA_DIR")

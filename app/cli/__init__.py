@@ -331,6 +331,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if args.video and not Path(args.video).exists():
         raise VigilError(f"{args.video}: file not found")
+    if args.first_paint is not None:
+        from app.services.bench import format_first_paint_report, run_first_paint_bench
+
+        r = run_first_paint_bench(args.first_paint or None)
+        print(to_json(r) if args.json else format_first_paint_report(r))
+        return 0
     if args.gui:
         from app.ui.bench import format_gui_report, run_gui_bench
 
@@ -496,6 +502,8 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--report", action="store_true", help="time the case report (PDF) of a synthetic 20-minute case")
     b.add_argument("--gui", action="store_true",
                    help="time opening a synthetic one-hour case in the review window, and its pan/zoom frames")
+    b.add_argument("--first-paint", nargs="?", const="", metavar="EXE",
+                   help="time a fresh install's window start to its first paint (EXE: a frozen bundle, e.g. dist/vigil)")
     b.set_defaults(func=cmd_bench)
 
     g = sub.add_parser("gui", help="open the review workstation (a VIDEO is analysed; a CASE is opened)")

