@@ -130,7 +130,8 @@ class FileAudioSource(AudioSource):
 
     backend = "PyAV (file played as live)"
 
-    def __init__(self, path: str | Path, rate: int = RATE):
+    def __init__(self, path: str | Path, rate: int = RATE, delay_s: float = 0.0):
+        """``delay_s``: start playing that long after :meth:`start` (a call whose sound joins late)."""
         import av
 
         self.path = Path(path)
@@ -142,7 +143,7 @@ class FileAudioSource(AudioSource):
                 self.channels = min(2, a.channels or 1)
         except (av.error.FFmpegError, IndexError) as exc:
             raise SourceError(f"{path}: no readable audio track").with_traceback(None) from exc
-        self.name, self.rate = self.path.name, rate
+        self.name, self.rate, self.delay_s = self.path.name, rate, delay_s
         self._stop = threading.Event()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
@@ -157,6 +158,9 @@ class FileAudioSource(AudioSource):
         layout = "stereo" if self.channels == 2 else "mono"
         rs = av.AudioResampler(format="flt", layout=layout, rate=self.rate)
         block = int(self.rate * BLOCK_S)
+        if self._stop.wait(self.delay_s):
+            self._done.set()
+            return
         t0, pos, buf = time.monotonic(), 0, np.zeros((0, self.channels), np.float32)
         try:
             with av.open(str(self.path)) as c:

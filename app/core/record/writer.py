@@ -25,6 +25,7 @@ import numpy as np
 from app.core.errors import VigilError
 
 TOLERANCE_S = 0.02
+AAC_PRIMING = 1024  # samples FFmpeg's AAC encoder puts before the sound; no edit list hides them in a fragmented file
 KEYFRAME_S = 1.0
 MOVFLAGS = "frag_keyframe+empty_moov+default_base_moof"
 
@@ -40,8 +41,9 @@ class AudioAligner:
     late start is padded with silence, so sample 0 of the file is the first frame's instant.
     """
 
-    def __init__(self, rate: int, channels: int, tolerance_s: float = TOLERANCE_S):
-        self.rate, self.channels = rate, channels
+    def __init__(self, rate: int, channels: int, tolerance_s: float = TOLERANCE_S, lead: int = 0):
+        """``lead``: samples the decoder will play before sample 0 (the encoder's priming)."""
+        self.rate, self.channels, self.lead = rate, channels, lead
         self.tol = int(round(tolerance_s * rate))
         self.written = 0  # samples handed out so far
         self.inserted = 0  # samples of silence inserted to catch up
@@ -50,7 +52,7 @@ class AudioAligner:
 
     def push(self, samples: np.ndarray, t: float, t0: float) -> np.ndarray:
         """The samples to write for a block whose first sample was captured at ``t`` (seconds)."""
-        want = int(round((t - t0) * self.rate))
+        want = int(round((t - t0) * self.rate)) - self.lead
         err = self.written - want  # > 0: the stream is ahead of the clock
         if self.written == 0 and want < 0:
             samples, err = samples[-want:], 0
@@ -68,6 +70,38 @@ class AudioAligner:
             self.max_error_s = max(self.max_error_s, abs(err) / self.rate)
         self.written += len(samples)
         return samples
+
+
+def trim_partial_fragment(path: str | Path) -> int:
+    """Cut a fragmented MP4 back to its last complete fragment; returns the bytes removed.
+
+    After a full disk (or a crash in mid-write) the file can end in a half-written ``moof``/``mdat``
+    that makes decoders stop with an error. The top-level boxes are walked (8- or 16-byte headers)
+    and the file is truncated where the first incomplete box, or a ``moof`` without its ``mdat``,
+    begins. A few lines of box walking; no MP4 library offers "truncate to the last fragment".
+    """
+    p = Path(path)
+    size = p.stat().st_size
+    good, last_moof, off = 0, None, 0
+    with p.open("rb") as f:
+        while off + 8 <= size:
+            f.seek(off)
+            head = f.read(16)
+            n, kind = int.from_bytes(head[:4], "big"), head[4:8]
+            if n == 1 and len(head) == 16:
+                n = int.from_bytes(head[8:16], "big")
+            elif n == 0:
+                n = size - off
+            if n < 8 or off + n > size:
+                break
+            last_moof = off if kind == b"moof" else (None if kind == b"mdat" else last_moof)
+            off += n
+            good = off
+    cut = last_moof if last_moof is not None else good
+    if cut < size:
+        with p.open("r+b") as f:
+            f.truncate(cut)
+    return size - cut
 
 
 class FragmentedWriter:
@@ -95,7 +129,7 @@ class FragmentedWriter:
             self.audio = self.out.add_stream("aac", rate=audio_rate)
             self.audio.layout = "stereo" if audio_channels == 2 else "mono"
             self.audio.time_base = Fraction(1, audio_rate)
-            self.aligner = AudioAligner(audio_rate, audio_channels)
+            self.aligner = AudioAligner(audio_rate, audio_channels, lead=AAC_PRIMING)
             self._abuf = np.zeros((0, audio_channels), np.float32)
         self.t0: float | None = None
         self.last_ms = -1
@@ -159,3 +193,5 @@ class FragmentedWriter:
                 self.out.close()
             except (av.error.FFmpegError, OSError):
                 pass  # a full disk: the fragments already out stay playable
+            if not self.bytes_ok:
+                trim_partial_fragment(self.path)
