@@ -119,3 +119,40 @@ def _user() -> str:
         return getpass.getuser()
     except (OSError, KeyError):
         return "unknown"
+
+
+def preview_benchmark(video: str | Path, seconds: float = 10.0, display_hz: float = 60.0) -> dict[str, Any]:
+    """Record ``video`` played as if live with the live preview on, as the Record dialog does.
+
+    The display loop polls at ``display_hz`` and renders each new frame the way the dialog does
+    (scaled to its preview width, face box drawn; Qt's own painting is not included). Returns the
+    preview's frames per second, the live analysis' rate and skipped frames, and the recording's
+    dropped frames (for ``vigil bench``: ``record_preview_fps``).
+    """
+    import tempfile
+    import time
+
+    from app.core.record import Recorder
+    from app.core.record.live import LivePreview, render
+
+    preview = LivePreview()
+    preview.start()
+    with tempfile.TemporaryDirectory() as tmp:
+        rec = Recorder(open_video_source(f"file:{video}"), None, Path(tmp) / "preview.mp4", seconds, preview.on_frame)
+        rec.start()
+        shown, last, t_first, t_last = 0, 0, None, 0.0
+        while rec.wait(1.0 / display_hz) is None:
+            frame, _, seq, result = preview.snapshot()
+            if frame is not None and seq != last:
+                render(frame, result, 960)
+                last, shown, t_last = seq, shown + 1, time.perf_counter()
+                t_first = t_first or t_last
+        res = rec.result()
+    preview.stop()
+    c = preview.counters
+    span = (t_last - t_first) if t_first else 0.0
+    return {"record_preview_fps": round((shown - 1) / span, 1) if span > 0 else 0.0,
+            "record_preview_resolution": res.capture.get("resolution"), "record_source_fps": res.capture.get("nominal_fps"),
+            "record_live_analysis_fps": round(c.analysed / max(res.seconds, 1e-9), 1),
+            "record_live_skipped": c.skipped, "record_live_offered": c.offered,
+            "record_dropped_frames": res.capture.get("dropped_frames"), "record_frames": res.frames}

@@ -24,6 +24,7 @@ from app.core.face.quality import QualityGate
 from app.core.media import VideoFrame
 
 ANALYSE_WIDTH = 640  # the landmarker reads a copy this wide (its own input is 256 px; bigger costs time)
+CNN_EVERY_S = 0.5  # the expression CNN runs at most this often; the AU fusion updates every analysed frame
 #: AUs shown as live bars (the ones a reviewer reads first in an interview).
 LIVE_AUS: tuple[str, ...] = ("AU01", "AU02", "AU04", "AU06", "AU07", "AU09", "AU12", "AU14", "AU15", "AU17",
                              "AU20", "AU23", "AU24", "AU25", "AU26", "AU43")
@@ -107,7 +108,7 @@ class LivePreview:
         except Exception as exc:  # no model: the preview still shows the picture
             self.error = f"live analysis unavailable: {exc}".splitlines()[0]
             return
-        gate, last_seq, k = QualityGate(), 0, 0
+        gate, last_seq, k, last_cnn = QualityGate(), 0, 0, -1e9
         try:
             while not self._stop.is_set():
                 self._wake.wait(0.5)
@@ -125,7 +126,9 @@ class LivePreview:
                 faces = lm.detect(small, t)
                 res = LiveResult(t, None, False, "no face")
                 if faces:
-                    row, raw, usable, crop, _ = _measure(VideoFrame(k, t, small), faces[0], gate, True)
+                    want_crop = t - last_cnn >= CNN_EVERY_S
+                    row, raw, usable, crop, _ = _measure(VideoFrame(k, t, small), faces[0], gate, want_crop)
+                    last_cnn = t if crop is not None else last_cnn
                     x, y, bw, bh = faces[0].bbox
                     res = LiveResult(t, (x / scale, y / scale, bw / scale, bh / scale), usable, row["reason"])
                     batch = FaceBatch(frame=np.array([k]), track=np.zeros(1, np.int64), usable=np.array([usable]),

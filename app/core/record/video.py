@@ -246,8 +246,10 @@ class FileVideoSource(VideoSource):
                 self.container.close()
                 self._open()
         pts = float(frame.time) if frame.time is not None else self.frames_read / self.info.fps
-        if self._first is None:
+        if self._first is None:  # the clock starts when the first picture is out, as a camera's would
             self._first = pts
+            if self.frames_read == 0:
+                self._t0 = time.monotonic()
         self._last = pts - self._first
         due = self._t0 + self._offset + self._last
         delay = due - time.monotonic()
