@@ -80,15 +80,51 @@ def list_cameras(max_index: int = 8) -> list[CameraDevice]:
                 continue
             out.append(CameraDevice(idx, name, "V4L2", f"/dev/{node.name}"))
         return out
+    names = _ffmpeg_camera_names()
     out = []
     for idx in range(max_index):
         cap = cv2.VideoCapture(idx)
         try:
             if cap.isOpened():
-                out.append(CameraDevice(idx, f"camera {idx}", cap.getBackendName() or (backends[:1] or ["?"])[0]))
+                out.append(CameraDevice(idx, names[idx] if idx < len(names) else f"camera {idx}",
+                                        cap.getBackendName() or (backends[:1] or ["?"])[0]))
         finally:
             cap.release()
     return out
+
+
+def _ffmpeg_camera_names() -> list[str]:
+    """Camera names in the OS's order on Windows (DirectShow) and macOS (AVFoundation), via FFmpeg's
+    device listing (which only logs them); empty where FFmpeg lacks the device layer.
+
+    OpenCV's DirectShow and AVFoundation backends number cameras in the same enumeration order, so
+    the n-th name belongs to ``camera:n``. Not exercised on Linux, where V4L2 names are read instead.
+    """
+    import re
+
+    import av
+    import av.logging
+
+    fmt = {"Windows": "dshow", "Darwin": "avfoundation"}.get(platform.system())
+    if fmt is None:
+        return []
+    with av.logging.Capture() as logs:
+        try:
+            av.open("dummy" if fmt == "dshow" else "", format=fmt, options={"list_devices": "true"})
+        except Exception:  # noqa: BLE001 - listing always "fails" (FFmpeg stops after printing the devices)
+            pass
+    text = [str(m[2]) for m in logs]
+    if fmt == "dshow":
+        return [m.group(1) for line in text if (m := re.search(r'"([^"]+)"\s*\(video\)', line))]
+    names, video = [], False
+    for line in text:
+        if "video devices" in line:
+            video = True
+        elif "audio devices" in line:
+            video = False
+        elif video and (m := re.search(r"\[\d+\]\s*(.+)", line)):
+            names.append(m.group(1).strip())
+    return names
 
 
 class VideoSource:
