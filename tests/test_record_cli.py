@@ -111,3 +111,4 @@ def test_analyze_reads_the_capture_record_into_the_integrity_check(tmp_path, med
         vc = next(f for f in s.integrity["findings"] if f["check"] == "virtual_camera")
         assert vc["score"] == 1.0 and "OBS" in vc["summary"]
         assert s.integrity["score"] >= 0.99
+        assert s.forgery is not None and s.forgery["integrity"] == s.integrity["score"]  # into the fusion

@@ -97,7 +97,12 @@ class Recorder:
         self.t_start = t
         self._accept(img, t)
         if self.audio is not None:
-            self.audio.start(lambda s, ta: self._put(("a", s, ta), block=False))
+            try:
+                self.audio.start(lambda s, ta: self._put(("a", s, ta), block=False))
+            except BaseException:  # the sound device refused: leave nothing open
+                self.video.close()
+                self.writer.close()
+                raise
         for target, name in ((self._capture, "vigil-capture"), (self._write, "vigil-writer")):
             th = threading.Thread(target=target, name=name, daemon=True)
             th.start()

@@ -287,13 +287,17 @@ class FileVideoSource(VideoSource):
             if self.frames_read == 0:
                 self._t0 = time.monotonic()
         self._last = pts - self._first
+        img = frame.to_ndarray(format="rgb24")  # before the wait, so the frame is stamped as it is "taken"
         due = self._t0 + self._offset + self._last
         delay = due - time.monotonic()
         if delay > 0:
             time.sleep(delay)
-        img = frame.to_ndarray(format="rgb24")
         self.frames_read += 1
-        return img, max(time.monotonic(), due)
+        # Like a camera's driver timestamp, a frame is stamped when it was "exposed" (its due time); the
+        # sleep's wake-up latency is delivery delay, not capture time. A frame more than one interval
+        # late (the decoder stalled, as a camera can) is stamped when it really came.
+        now = time.monotonic()
+        return img, due if now - due < 1.0 / self.info.fps else now
 
     def close(self) -> None:
         if self.container is not None:

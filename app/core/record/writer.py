@@ -174,7 +174,10 @@ class FragmentedWriter:
         layout = "stereo" if block.shape[1] == 2 else "mono"
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(block).reshape(1, -1), format="flt", layout=layout)
         frame.sample_rate = self.audio.rate
-        frame.pts = self._apts = getattr(self, "_apts", -len(block)) + len(block)
+        # Sample 0 of the stream is the encoder's priming: real sound starts AAC_PRIMING samples in,
+        # which the aligner's lead accounts for. Frames start at pts AAC_PRIMING so the packets start at
+        # 0; negative packet times would make the muxer shift every stream, the picture included.
+        frame.pts = self._apts = getattr(self, "_apts", AAC_PRIMING - len(block)) + len(block)
         frame.time_base = Fraction(1, self.audio.rate)
         self._mux(self.audio.encode(frame))
 
