@@ -155,4 +155,5 @@ def preview_benchmark(video: str | Path, seconds: float = 10.0, display_hz: floa
             "record_preview_resolution": res.capture.get("resolution"), "record_source_fps": res.capture.get("nominal_fps"),
             "record_live_analysis_fps": round(c.analysed / max(res.seconds, 1e-9), 1),
             "record_live_skipped": c.skipped, "record_live_offered": c.offered,
-            "record_dropped_frames": res.capture.get("dropped_frames"), "record_frames": res.frames}
+            "record_dropped_frames": res.capture.get("dropped_frames"), "record_frames": res.frames,
+            "record_source_stalls": res.capture.get("late_frames", 0)}

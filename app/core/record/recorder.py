@@ -17,7 +17,6 @@ import logging
 import platform
 import queue
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,7 +221,7 @@ class Recorder:
             d["source_frames"] = self.video.frames_read
             d["dropped_by_source"] = max(0, self.video.frames_read - len(self.times)
                                          - (1 if self.stopped_by == "duration" else 0))
-            d["late_frames"] = late
+            d["late_frames"] = self.video.late_frames
             d["dropped_frames"] = self.queue_dropped + d["dropped_by_source"]
         if self.audio is not None:
             d["audio"] = dict(device_name=self.audio.name, backend=self.audio.backend, rate=self.audio.rate,

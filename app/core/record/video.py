@@ -248,6 +248,7 @@ class FileVideoSource(VideoSource):
         self.container: Any = None
         self.frames_read = 0
         self._last: float | None = None
+        self.late_frames = 0  # frames delivered more than one interval after their due time
         self.info = SourceInfo("file", self.path.name, "PyAV (file played as live)", str(self.path.resolve()))
 
     def _open(self) -> None:
@@ -293,11 +294,12 @@ class FileVideoSource(VideoSource):
         if delay > 0:
             time.sleep(delay)
         self.frames_read += 1
-        # Like a camera's driver timestamp, a frame is stamped when it was "exposed" (its due time); the
-        # sleep's wake-up latency is delivery delay, not capture time. A frame more than one interval
-        # late (the decoder stalled, as a camera can) is stamped when it really came.
-        now = time.monotonic()
-        return img, due if now - due < 1.0 / self.info.fps else now
+        # Like a camera's driver timestamp, a frame is stamped when it was "exposed": its due time. Coming
+        # late (the sleep's wake-up latency, or a decoder stalled by a busy machine) is delivery delay,
+        # not capture time; deliveries more than one frame interval late are counted.
+        if time.monotonic() - due >= 1.0 / self.info.fps:
+            self.late_frames += 1
+        return img, due
 
     def close(self) -> None:
         if self.container is not None:
