@@ -142,9 +142,9 @@ def preview_benchmark(video: str | Path, seconds: float = 10.0, display_hz: floa
         rec.start()
         shown, last, t_first, t_last = 0, 0, None, 0.0
         while rec.wait(1.0 / display_hz) is None:
-            frame, _, seq, result = preview.snapshot()
+            frame, t_frame, seq, result = preview.snapshot()
             if frame is not None and seq != last:
-                render(frame, result, 960)
+                render(frame, result, 960, t_frame)
                 last, shown, t_last = seq, shown + 1, time.perf_counter()
                 t_first = t_first or t_last
         res = rec.result()

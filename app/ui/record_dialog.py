@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QFileDialog, QForm
                                QLineEdit, QPlainTextEdit, QPushButton, QSizePolicy, QVBoxLayout, QWidget)
 
 from app.core.analysers.columns import EXPRESSIONS
-from app.core.record.live import LIVE_AUS, LivePreview, LiveResult, render
+from app.core.record.live import LIVE_AUS, STALE_S, LivePreview, LiveResult, render
 from app.ui.i18n import N_, tr
 
 PREVIEW_WIDTH = 960  # frames are scaled to this before they are painted
@@ -116,6 +116,7 @@ class RecordDialog(QDialog):
         self.recorder: Any = None
         self.preview: LivePreview | None = None
         self.outcome: Any = None
+        self.box_shown = False  # the last preview frame got a face box (fresh enough to sit on the face)
         self._shown, self._last_seq, self._fps_t, self._fps_n, self.preview_fps = 0, 0, 0.0, 0, 0.0
         sources = list_sources()
         self.video = QComboBox()
@@ -231,10 +232,11 @@ class RecordDialog(QDialog):
         rec, prev = self.recorder, self.preview
         if rec is None or prev is None:
             return
-        frame, _, seq, result = prev.snapshot()
+        frame, t_frame, seq, result = prev.snapshot()
         if frame is not None and seq != self._last_seq:
             self._last_seq = seq
-            self.view.set_frame(render(frame, result, PREVIEW_WIDTH))
+            self.view.set_frame(render(frame, result, PREVIEW_WIDTH, t_frame))
+            self.box_shown = bool(result and result.box and abs(t_frame - result.t) <= STALE_S)
             self._shown += 1
             self._fps_n += 1
         self.bars.set_result(result)

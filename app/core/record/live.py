@@ -149,13 +149,17 @@ class LivePreview:
             lm.close()
 
 
-def render(image: np.ndarray, result: LiveResult | None, max_width: int) -> np.ndarray:
-    """The frame scaled to at most ``max_width`` with the live face box drawn (RGB, contiguous)."""
+STALE_S = 0.3  # a face box older than this (the live analysis fell behind) is not drawn on a newer frame
+
+
+def render(image: np.ndarray, result: LiveResult | None, max_width: int, t: float | None = None) -> np.ndarray:
+    """The frame (captured at ``t``) scaled to at most ``max_width`` with the live face box drawn
+    when the box is recent enough to still sit on the face (RGB, contiguous)."""
     h, w = image.shape[:2]
     scale = min(1.0, max_width / w)
     out = cv2.resize(image, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_LINEAR) \
         if scale < 1.0 else image.copy()
-    if result is not None and result.box is not None:
+    if result is not None and result.box is not None and (t is None or abs(t - result.t) <= STALE_S):
         x, y, bw, bh = (v * scale for v in result.box)
         colour = (60, 200, 90) if result.usable else (230, 160, 40)
         cv2.rectangle(out, (int(x), int(y)), (int(x + bw), int(y + bh)), colour, 2)
