@@ -130,14 +130,30 @@ def _integrity_part(ws: Workspace, media_id: int | None, weights: dict[str, Any]
     """The media file's capture-integrity checks (whole file): score, fusion weight, every finding."""
     row = ws.media(media_id) if media_id is not None else None
     raw = (row or {}).get("integrity_json")
+    rec = _recording_part(ws, media_id)
     if not raw:
-        return None
+        return {"score": None, "weight": None, "findings": [], "recording": rec} if rec else None
     rep = json.loads(raw)
     check_weights = (rep.get("summary") or {}).get("weights") or {}
     findings = [{"check": f.get("check"), "score": f.get("score"),
                  "weighted": round(float(check_weights.get(f.get("check"), 1.0)) * float(f.get("score") or 0.0), 4),
                  "evidence": f.get("evidence") or {}} for f in rep.get("findings") or []]
-    return {"score": rep.get("score"), "weight": weights.get("integrity"), "findings": findings}
+    return {"score": rep.get("score"), "weight": weights.get("integrity"), "findings": findings, "recording": rec}
+
+
+def _recording_part(ws: Workspace, media_id: int | None) -> dict[str, Any] | None:
+    """For a file Vigil recorded: the disclosure shown, its confirmation, and the capture record's gist."""
+    from app.store.recording import recording
+
+    r = recording(ws, media_id) if media_id is not None else None
+    if r is None:
+        return None
+    cap = r["capture"]
+    return {"disclosure": r["disclosure_text"], "confirmed": bool(r["consent_confirmed"]),
+            "confirmed_by": r["confirmed_by"], "confirmed_at": r["confirmed_at"], "device": cap.get("device_name"),
+            "backend": cap.get("backend"), "virtual_camera": cap.get("virtual_camera"),
+            "dropped_frames": cap.get("dropped_frames"), "resolution_changes": len(cap.get("resolution_changes") or []),
+            "interval_ms": (cap.get("interval_summary") or {}).get("median"), "audio": (cap.get("audio") or {}).get("device_name")}
 
 
 def _carrier(contributions: dict[str, float], weights: dict[str, Any]) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import numpy as np
 from app import __version__
 from app.core import pipeline
 from app.core.face.tracker import FaceTracker, face_order
-from app.core.forensics.integrity import IntegrityScan
+from app.core.forensics.integrity import CaptureRecord, IntegrityScan
 from app.core.analysers.baseline import Baseline
 from app.core.face.blink import blink_mask
 from app.core.finalize import ROW_COLUMNS, baseline_from_sample, eye_closure, score_rows, usable_seconds
@@ -130,7 +130,7 @@ def analyze_video(
         runs.set_status(ws, run_id, "interrupted", f"cancelled after frame {last}; run analyze again to resume")
         return AnalyzeResult(case_id, run_id, "interrupted", done, "cancelled")
     if scan is not None and scan.complete and scan.times:
-        store_integrity(ws, reg, scan.report(info.path).to_dict())
+        store_integrity(ws, reg, scan.report(info.path, capture_of(ws, reg.media_id)).to_dict())
     finalize(ws, run_id)
     usable = runs.usable_frames(ws, run_id)
     note = report.end_note
@@ -140,6 +140,14 @@ def analyze_video(
         note = "no usable face in any frame; every frame is kept, marked unusable with its reason"
     runs.set_status(ws, run_id, "completed", note)
     return AnalyzeResult(case_id, run_id, "completed", done, note, usable)
+
+
+def capture_of(ws: Workspace, media_id: int) -> CaptureRecord | None:
+    """What live capture recorded about a media file Vigil recorded itself (device, virtual camera)."""
+    from app.store.recording import capture_record
+
+    data = capture_record(ws, media_id)
+    return CaptureRecord.from_dict(data) if data else None
 
 
 def store_integrity(ws: Workspace, reg: Registered, report: dict) -> None:

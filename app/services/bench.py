@@ -192,6 +192,9 @@ def run_bench(video: Path | None = None, height: int | None = None, fps: int | N
             "pipeline_without_forgery_fps_runs": [round(r[0], 1) for r in bare_runs],
         }
         out.update(audit_verify_seconds())
+        from app.services.record import preview_benchmark  # live recording preview, 720p/30 file source
+
+        out.update(preview_benchmark(make_variant(src, Path(tmp) / "rec720.mp4", 720, 30)))
         if loop > 1:
             looped = make_variant(path, Path(tmp) / "looped.mp4", loop=loop)
             once, many = _rss_in_child(path, config), _rss_in_child(looped, config)
@@ -245,6 +248,10 @@ def format_report(r: dict[str, Any]) -> str:
     if "audit_verify_s" in r:
         lines.append(f"audit chain      {r['audit_verify_s']:.3f} s to verify {r['audit_entries']} entries of "
                      f"{r['audit_cases']} cases  (target <= 2 s)")
+    if "record_preview_fps" in r:
+        lines.append(f"record preview   {r['record_preview_fps']:8.1f} frames/s at {r['record_preview_resolution']} "
+                     f"(target >= 15); live analysis {r['record_live_analysis_fps']} frames/s, skipped "
+                     f"{r['record_live_skipped']} of {r['record_live_offered']}; {r['record_dropped_frames']} dropped")
     if "loop" in r:
         lines.append(f"memory, clip x{r['loop']} vs once: {r['rss_loop_mb']:.0f} / {r['rss_once_mb']:.0f} MiB "
                      f"= {r['rss_loop_ratio']:.2f}  (target <= 1.2)")

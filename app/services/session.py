@@ -17,7 +17,8 @@ from pathlib import Path
 from app.core.errors import VigilError
 from app.core.pipeline import PipelineConfig
 from app.services import compliance
-from app.services.analyze import AnalyzeResult, Progress, Registered, analyze_video, register, store_integrity
+from app.services.analyze import (AnalyzeResult, Progress, Registered, analyze_video, capture_of, register,
+                                  store_integrity)
 from app.services.voice import VoiceConfig, VoiceResult, analyze_voice
 from app.store.workspace import Workspace
 
@@ -128,6 +129,6 @@ def media_integrity(ws: Workspace, reg: Registered) -> dict:
     stored = ws.media(reg.media_id).get("integrity_json")
     if stored:
         return json.loads(stored)
-    report = file_integrity(reg.info.path).to_dict()
+    report = file_integrity(reg.info.path, capture=capture_of(ws, reg.media_id)).to_dict()
     store_integrity(ws, reg, report)
     return report

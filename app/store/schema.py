@@ -212,5 +212,17 @@ def _v_trust(db: sqlite_utils.Database) -> None:
     db["case_consents"].create_index(["case_id"])
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8, _v_trust]
+def _v_recording(db: sqlite_utils.Database) -> None:
+    """Live recordings: the disclosure shown, the operator's confirmation and the capture record, per media."""
+    db["recordings"].create(
+        {"media_id": int, "case_id": int, "disclosure_text": str, "disclosure_lang": str, "consent_confirmed": int,
+         "confirmed_by": str, "confirmed_at": str, "capture_json": str, "video_source": str, "audio_source": str,
+         "stopped_by": str, "message": str, "recorded_at": str},
+        pk="media_id", foreign_keys=[("media_id", "media", "id"), ("case_id", "cases", "id")],
+        not_null={"media_id", "case_id", "disclosure_text", "consent_confirmed"},
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_v1, _v2, _v3, _v4, _v5, _v6, _v7, _v8,
+                                                            _v_trust, _v_recording]
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -227,7 +227,7 @@ def _integrity(g: dict[str, Any] | None, c: dict[str, str]) -> str:
     head = tr("Capture integrity (whole file): score {0} (0–1)").format(_num(g.get("score")))
     if g.get("weight") is not None:
         head += " · " + tr("weight {0}").format(_num(g.get("weight")))
-    out = [_p(f"<b>{html.escape(head)}</b>", "margin-top:8px;")]
+    out = [_p(f"<b>{html.escape(head)}</b>", "margin-top:8px;")] + _recording(g.get("recording"), c)
     findings = ordered(list(g.get("findings") or []))
     found = [f for f in findings if float(f.get("weighted") or 0.0) >= FLAG]
     for f in found:
@@ -242,6 +242,20 @@ def _integrity(g: dict[str, Any] | None, c: dict[str, str]) -> str:
     if clean:
         out.append(_p(html.escape(tr("Nothing unusual: {0}.").format(tr(", ").join(clean))), f'color:{c["muted"]};'))
     return "".join(out)
+
+
+def _recording(r: dict[str, Any] | None, c: dict[str, str]) -> list[str]:
+    """Recorded by Vigil: the capture device and the disclosure the applicant was shown, with its confirmation."""
+    if not r:
+        return []
+    dev = tr("Recorded by Vigil from {0} ({1}); {2} dropped frames, {3} resolution changes.").format(
+        r.get("device") or "?", r.get("backend") or "?", r.get("dropped_frames") or 0, r.get("resolution_changes") or 0)
+    if r.get("virtual_camera"):
+        dev += " " + tr("The device is a virtual camera: {0}.").format(r["virtual_camera"])
+    ok = (tr("Consent confirmed by {0} at {1}.").format(r.get("confirmed_by") or "?", r.get("confirmed_at") or "?")
+          if r.get("confirmed") else tr("Consent was NOT confirmed."))
+    return [_p(html.escape(dev)), _p(f"<b>{html.escape(ok)}</b> " + html.escape(tr("Disclosure shown:"))),
+            _p(html.escape(r.get("disclosure") or "").replace("\n", "<br>"), f'color:{c["muted"]};')]
 
 
 def _speech(utts: list[dict[str, Any]], interval: bool, c: dict[str, str]) -> str:

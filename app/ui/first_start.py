@@ -24,7 +24,7 @@ SAMPLE_NAME = "sample_interview.mp4"
 WAYS = (
     N_("Open a file: File > Open video… (Ctrl+O); mp4, mov, mkv, avi, webm or wmv, or a photo."),
     N_("Drop a recording anywhere on this window."),
-    N_("Record: Vigil cannot record a call yet; record it with your meeting tool and open the file."),
+    N_("Record the call: File > Record interview… (Ctrl+R), from a camera, a virtual camera or the call window on screen."),
 )
 
 

@@ -435,6 +435,16 @@ class MainWindow(QMainWindow, AnalysisControl, KeySlots):
 
         write_report(self)
 
+    def record_interview(self) -> Any:
+        """File > Record interview…: record with a live preview; the case then opens and is analysed."""
+        from app.ui.record_dialog import RecordDialog
+
+        dlg = RecordDialog(self.ws, self)
+        dlg.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dlg.recorded.connect(lambda case_id, path: self.open_video(path))
+        dlg.show()
+        return dlg
+
     def show_message(self, text: str, title: str | None = None) -> None:
         """A plain-language message in a non-blocking box (also kept in ``last_message``)."""
         self.last_message = text

@@ -40,6 +40,7 @@ ACTIONS: tuple[Act, ...] = (
     Act("open_video", "file", N_("Open video…"), "choose_video", ("Ctrl+O",)),
     Act("open_case", "file", N_("Open case…"), "focus_case_list", ("Ctrl+Shift+O",)),
     Act("report", "file", N_("Report…"), "write_report", ("Ctrl+P",)),
+    Act("record", "file", N_("Record interview…"), "record_interview", ("Ctrl+R",)),
     Act("settings", "file", N_("Settings…"), "show_settings", ("Ctrl+,",)),
     Act("quit", "file", N_("Quit"), "close", ("Ctrl+Q",)),
     Act("undo", "edit", N_("Undo"), "undo", ("Ctrl+Z",)),
