@@ -150,6 +150,12 @@ def _score_video(ws: Workspace, path: Path, label: str, weights: dict[str, float
     integrity = (res.integrity or {}).get("score")
     forgery = res.forgery or {}
     if res.video is not None and res.video.status == "already":  # stored cues may be from older code
+        from app.core.forensics.integrity import file_integrity
+        from app.store import runs
+
+        report = file_integrity(path).to_dict()  # the integrity checks too
+        ws.set_integrity(runs.get_run(ws, res.video.run_id)["media_id"], report)
+        integrity = report["score"]
         forgery = forgery_pass(ws, res.video.run_id, str(path), integrity, weights) or {}
     cues = {c: v for c, v in (forgery.get("cues") or {}).items()}
     cues["integrity"] = integrity
