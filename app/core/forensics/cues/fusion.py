@@ -53,7 +53,7 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "temporal": 1.0,   # landmark/blendshape flicker and shape drift: generic to frame-wise synthesis
     # headpose (Yang et al. 2019) is left out too: MediaPipe fits one mesh to the whole face, so the
     # central and whole-face poses agree on swaps as on real faces; on the devset it read under 0.01
-    # on 35 of the 41 videos it scored, never above 0.12, AUC 0.36 (models/cards/forgery_fusion.md).
+    # on 36 of the 42 videos, never above 0.12, AUC 0.36 (models/cards/forgery_fusion.md).
     # Still computed and shown.
     # avsync is left out of the default fusion (it is still computed and shown): on the devset it
     # read >= 0.5 on 8 of 17 real talking clips and scores no fake (models/cards/forgery_fusion.md).
