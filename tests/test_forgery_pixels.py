@@ -159,3 +159,30 @@ def test_train_forgery_bad_input(tmp_path: Path, pyfeat_media: Path) -> None:
     proc = _vigil("train-forgery", "--real", faceless, "--out", tmp_path / "m.pt", "--epochs", "1", data=data)
     assert proc.returncode == 2 and "no usable faces" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "m.pt").exists()
+
+
+def test_short_low_rate_clip_is_judged_on_all_its_samples(pyfeat_media: Path) -> None:
+    """A 6 s clip at 7 frames/s measured every 12th frame has 1-3 samples per window (fewer than
+    a window needs): the session is then judged on all the samples together, windows stay empty."""
+    from app.core.face.landmarker import FaceLandmarker
+    from app.core.forensics.cues import freq
+    from app.core.forensics.cues.base import FaceSeries
+
+    rgb = cv2.cvtColor(cv2.imread(str(pyfeat_media / "single_face.jpg")), cv2.COLOR_BGR2RGB)
+    with FaceLandmarker(max_faces=1) as lm:
+        obs = lm.detect(rgb, 0.0)
+    h, w = rgb.shape[:2]
+    pts = obs[0].landmarks[:, :2] * np.array([w, h], np.float32)
+    m = measure(*native_patch(recompress_face(30)(rgb, pts), pts))  # a recompressed face
+    n = 44
+    sampled = np.arange(n) % 12 == 0  # 4 samples in all
+    px = {c: np.where(sampled, m[c], np.nan) for c in ("px_block", "px_sharp", "px_spec")}
+    series = FaceSeries(np.arange(n) / 7.0, np.ones(n, bool), np.zeros((n, 478, 3), np.float32),
+                        np.zeros((n, 52), np.float32), np.tile(np.eye(4, dtype=np.float32), (n, 1, 1)), w, h, px=px)
+    res = freq.score_windows(series)
+    assert len(res.score) >= 2 and np.isnan(res.score).all()
+    assert res.session_score == pytest.approx(freq._rate({c: float(m[c]) for c in px})[0])
+    assert res.session_score > 0.5  # the recompressed face's blocking shows
+    few = {c: np.where(np.arange(n) % 16 == 0, m[c], np.nan) for c in px}  # 3 samples: too few
+    series.px = few
+    assert np.isnan(freq.score_windows(series).session_score)

@@ -11,7 +11,8 @@ The report gives, with the numbers of real and fake videos:
 * the video-level ROC AUC and equal error rate of the fused score, the AUC with a 95% bootstrap
   interval, and the same AUC and interval for every cue alone (over the videos it scored);
 * with ``refit``: leave-one-group-out cross-validated AUC (with its interval) of the constrained
-  fusion fit (:func:`app.core.forensics.cues.fusion.fit`): every group's videos are scored by
+  fusion fit (:func:`app.core.forensics.cues.fusion.fit`, over :data:`FIT_KEYS`, the cues the
+  default fusion weighs): every group's videos are scored by
   weights fitted on the other groups only; and the leave-pair-out AUC (:func:`leave_pair_out`),
   free of the pooled scores' bias against weak models. Then the weights fitted on all the videos
   are recorded as the workspace's active fusion (with the cross-validated AUC beside them); the in-sample AUC of
@@ -46,6 +47,10 @@ from app.store.workspace import Workspace
 
 VIDEO_EXT = {".mp4", ".mov", ".mkv", ".avi", ".webm", ".wmv", ".m4v"}
 CUE_KEYS = CUE_ORDER + ("integrity",)
+# The fit weighs the cues the default fusion weighs: a cue left out of it (avsync fires on real
+# faces, headpose never fires) would only tie the bias up (every fused weight has a floor).
+FIT_KEYS = tuple(c for c in CUE_KEYS if c in DEFAULT_WEIGHTS)
+_FIT_COLS = [CUE_KEYS.index(c) for c in FIT_KEYS]
 N_BOOT = 2000
 MIN_PER_CLASS = 5
 
@@ -150,6 +155,12 @@ def _score_video(ws: Workspace, path: Path, label: str, weights: dict[str, float
     integrity = (res.integrity or {}).get("score")
     forgery = res.forgery or {}
     if res.video is not None and res.video.status == "already":  # stored cues may be from older code
+        from app.core.forensics.integrity import file_integrity
+        from app.store import runs
+
+        report = file_integrity(path).to_dict()  # the integrity checks too
+        ws.set_integrity(runs.get_run(ws, res.video.run_id)["media_id"], report)
+        integrity = report["score"]
         forgery = forgery_pass(ws, res.video.run_id, str(path), integrity, weights) or {}
     cues = {c: v for c, v in (forgery.get("cues") or {}).items()}
     cues["integrity"] = integrity
@@ -211,7 +222,7 @@ def cross_validated(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> np.ndar
     for train, test in LeaveOneGroupOut().split(x, y, groups):
         if len(np.unique(y[train])) < 2:
             continue
-        w = fit(x[train], y[train], names=CUE_KEYS)
+        w = fit(x[train][:, _FIT_COLS], y[train], names=FIT_KEYS)
         out[test] = [combine(dict(zip(CUE_KEYS, row)), w)[0] for row in x[test]]
     return out
 
@@ -231,7 +242,8 @@ def leave_pair_out(x: np.ndarray, y: np.ndarray, groups: np.ndarray) -> tuple[np
             out = frozenset((groups[i], groups[j]))
             if out not in fits:
                 train = ~np.isin(groups, list(out))
-                fits[out] = fit(x[train], y[train], names=CUE_KEYS) if len(np.unique(y[train])) == 2 else None
+                fits[out] = (fit(x[train][:, _FIT_COLS], y[train], names=FIT_KEYS)
+                             if len(np.unique(y[train])) == 2 else None)
             w = fits[out]
             if w is None:
                 c[a, b] = np.nan
@@ -252,7 +264,7 @@ def _fit(ws: Workspace, x: np.ndarray, y: np.ndarray, g: np.ndarray, seed: int) 
     cv = dict(_figure(y, cross_validated(x, y, g), g, seed), method="leave-one-group-out")
     c, reals, fakes = leave_pair_out(x, y, g)
     lpo = dict(_pair_figure(c, g[reals], g[fakes], seed), method="leave-pair-of-groups-out")
-    weights = fit(x, y, names=CUE_KEYS)
+    weights = fit(x[:, _FIT_COLS], y, names=FIT_KEYS)
     version = save_fusion(ws, weights, "fitted on the evaluation videos; its accuracy is the cross-validated AUC",
                           n_real=int((y == 0).sum()), n_fake=int((y == 1).sum()), n_groups=int(len(np.unique(g))),
                           cv=cv, cv_pairs=lpo)

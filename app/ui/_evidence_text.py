@@ -147,6 +147,12 @@ def _blink_span(ev: dict[str, Any]) -> dict[str, Any] | None:
             "min": plain(blink.MIN_SPAN_S)}
 
 
+def _blink_short(ev: dict[str, Any]) -> dict[str, Any] | None:
+    if not _finite(ev, "abstain_short_s", "span_s"):
+        return None
+    return {"span": secs(_f(ev["span_s"])), "min": plain(_f(ev["abstain_short_s"]))}
+
+
 def _blink_duration(ev: dict[str, Any]) -> dict[str, Any] | None:
     if not _finite(ev, "median_duration_s"):
         return SKIP  # no blink to time
@@ -196,6 +202,8 @@ FORGERY: dict[str, tuple[Line, ...]] = {
         _frames_based(N_("Based on {n} frames.")),
     ),
     "blink": (
+        Line(("abstain_short_s",), N_("Only {span} s of visible face here: a blink rate needs at least {min} s, so "
+                                      "the blink check abstains."), _blink_short),
         Line(("n_blinks", "open_s", "rate_per_min"),
              N_("{n} blinks in {open} s with the eyes open: {rate} per minute (people blink about 17 times a "
                 "minute at rest and 26 in conversation; under {low} is unusual)."), _blink_rate),

@@ -13,7 +13,7 @@ import numpy as np
 
 from app.ui import i18n
 from app.ui._evidence_text import NOTHING, forgery_sentences, fusion_sentence, no_cue_sentence, voice_sentence
-from app.ui._integrity_text import FLAG, At, check_label, finding_sentences, ordered
+from app.ui._integrity_text import CONTEXT, FLAG, At, check_label, finding_sentences, ordered
 from app.ui.i18n import N_, tr
 
 MAX_UTTERANCES = 20  # an interval over a whole interview would otherwise render pages of text
@@ -238,7 +238,12 @@ def _integrity(g: dict[str, Any] | None, c: dict[str, str]) -> str:
         if lines:
             out.append('<ul style="margin-top:0; margin-bottom:4px;">'
                        + "".join(f"<li>{x}</li>" for x in lines) + "</ul>")
-    clean = [check_label(str(f.get("check"))) for f in findings if f not in found]
+    context = [f for f in findings if f not in found and f.get("check") in CONTEXT]
+    for f in context:  # shown, never counted (an honest recording re-encoded shows them)
+        lines = " ".join(_sentence(t, v, {}, c) for t, v in finding_sentences(f))
+        label = tr("{0} (context, not counted)").format(check_label(str(f.get("check"))))
+        out.append(_p(f"<b>{html.escape(label)}</b> {lines}", f'color:{c["muted"]}; margin-top:2px;'))
+    clean = [check_label(str(f.get("check"))) for f in findings if f not in found and f not in context]
     if clean:
         out.append(_p(html.escape(tr("Nothing unusual: {0}.").format(tr(", ").join(clean))), f'color:{c["muted"]};'))
     return "".join(out)

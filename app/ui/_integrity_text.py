@@ -1,8 +1,9 @@
 """Plain-language sentences for the capture-integrity findings of a media file (whole file).
 
 Capture integrity (:mod:`app.core.forensics.integrity`) checks the file, not a face: frozen or
-looped stretches, missing frames, a picture that changes format, the program that wrote the file,
-cheap re-encoding traces and, for Vigil's own captures, a virtual camera. The core's findings carry
+looped stretches, missing frames, a picture that changes format and, for Vigil's own captures, a
+virtual camera; the program that wrote the file and cheap re-encoding traces are context
+(:data:`CONTEXT`), shown but not counted. The core's findings carry
 English summaries; here each finding's *evidence* becomes sentences in the reviewer's language, with
 the times as seek links (:class:`At` values), following :mod:`app.ui._evidence_text`.
 
@@ -39,6 +40,9 @@ CHECKS = {
 }
 #: Weighted finding score from which the panel lists a check as a finding (as the core's ``flagged``).
 FLAG = 0.15
+#: Checks shown as context only: an honest recording re-encoded or re-packaged shows them, so they
+#: carry no weight in the integrity score (:mod:`app.core.forensics.integrity`).
+CONTEXT = ("metadata", "reencode")
 
 
 def _f(v: Any) -> float:
@@ -84,7 +88,8 @@ def _timing(ev: dict[str, Any], score: float) -> list[Sentence]:
     irregular = _f(ev.get("irregular_share"))
     if irregular > 0.02:
         out.append(_s(N_("{share}% of the intervals between frames are off by more than half; phones record this "
-                         "way, but so do screen and virtual-camera captures."), share=pct(irregular)))
+                         "way, and so do screen and virtual-camera captures. Context only: not counted in the "
+                         "score."), share=pct(irregular)))
     median = _f(ev.get("median"))
     if not out and median > 0:
         out.append(_s(N_("Frame timing is regular (about {fps} frames per second)."), fps=fixed(1000.0 / median)))
@@ -106,11 +111,11 @@ def _metadata(ev: dict[str, Any], score: float) -> list[Sentence]:
     if device and not apps:
         return [_s(N_("Looks like a camera or phone original: it carries device tags."))]
     if apps and score >= 0.4:
-        return [_s(N_("Written by editing software ({apps}). Editing is not proof of tampering, but this is not a "
-                      "camera original."), apps=", ".join(apps))]
+        return [_s(N_("Written by editing software ({apps}): not a camera original. Editing is not proof of "
+                      "tampering: context only, not counted in the score."), apps=", ".join(apps))]
     if apps:
-        return [_s(N_("Written by {app}: re-encoded or re-packaged after capture. Common and usually innocent "
-                      "(meeting recorders and converters do it); a weak cue only."), app=apps[0])]
+        return [_s(N_("Written by {app}: re-encoded or re-packaged after capture. Common and innocent (meeting "
+                      "recorders and converters do it): context only, not counted in the score."), app=apps[0])]
     if handlers:
         return [_s(N_("Written by Apple's or Android's recording framework; no editing tool is named."))]
     return [_s(N_("The file does not say which program wrote it."))]
@@ -131,7 +136,7 @@ def _reencode(ev: dict[str, Any], score: float) -> list[Sentence]:
     if hidden:
         out.append(_s(N_("An edit list hides {n} frames."), n=hidden))
     if out:
-        out.append(_s(N_("Each of these has innocent causes; weak cues only.")))
+        out.append(_s(N_("Each of these has innocent causes: context only, not counted in the score.")))
     return out or [_s(N_("No cheap re-encoding traces (bitrate, sound/picture alignment, edit lists) stand out."))]
 
 

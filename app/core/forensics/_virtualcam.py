@@ -185,7 +185,8 @@ def judge_metadata(container: Any) -> tuple[float, str, dict[str, Any]]:
     tuple
         ``(score, summary, evidence)`` of the ``metadata`` finding: 0 for device tags without a
         writing tool, 0.05-0.1 for an unnamed or phone-framework writer, 0.2-0.3 for FFmpeg, L-SMASH
-        or OBS, 0.4 for an editing application. Re-encoding is common and innocent; a weak cue.
+        or OBS, 0.4 for an editing application. Re-encoding is common and innocent: the integrity
+        score gives this finding no weight (context only).
     """
     tags = _tags(container)
     apps = [name for name, pat in _APPS
@@ -201,13 +202,13 @@ def judge_metadata(container: Any) -> tuple[float, str, dict[str, Any]]:
         return (0.0, "Looks like a camera or phone original: it carries device tags "
                 f"({', '.join(device[:3])}).", ev)
     if editors:
-        return (0.4, f"The file was written by editing software ({', '.join(editors)}). "
-                "Editing is not proof of tampering, but this is not a camera original.", ev)
+        return (0.4, f"The file was written by editing software ({', '.join(editors)}): not a camera original. "
+                "Editing is not proof of tampering: context only, not counted in the score.", ev)
     if apps:
         how = "recorded or exported by OBS Studio" if "OBS Studio" in apps else f"written by {apps[0]}"
         return (0.3 if "OBS Studio" in apps else 0.2,
                 f"The file was {how}, so it was re-encoded or re-packaged after capture. This is common "
-                "and usually innocent (meeting recorders and converters do it); a weak cue only.", ev)
+                "and innocent (meeting recorders and converters do it): context only, not counted in the score.", ev)
     if handlers:
         return (0.05, f"Written by Apple's or Android's recording framework ({handlers[0]}); no editing "
                 "tool is named.", ev)

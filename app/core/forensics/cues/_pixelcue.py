@@ -40,4 +40,12 @@ def score_pixel_windows(data: FaceSeries, name: str, columns: tuple[str, ...], w
             ev["evidence_frames"] = [int(f) for f in frames]
         starts.append(t0), ends.append(t1), scores.append(score), evidence.append(ev)
     sc = np.asarray(scores, dtype=np.float64)
-    return CueResult(name, np.asarray(starts), np.asarray(ends), sc, evidence, nan_mean(sc))
+    session = nan_mean(sc)
+    good = np.flatnonzero(measured)
+    if not np.isfinite(session) and len(good) >= MIN_SAMPLES:
+        # A short or low-frame-rate clip (a GIF made into a video) has too few measured frames in
+        # every window: the session is then judged on all of them together.
+        med = {c: float(np.nanmedian(v[good])) if np.isfinite(v[good]).any() else float("nan")
+               for c, v in cols.items()}
+        session, _ = rate(med)
+    return CueResult(name, np.asarray(starts), np.asarray(ends), sc, evidence, session)

@@ -76,8 +76,8 @@ def _poisson_cdf(k: int, lam: float) -> float:
 def score_stats(st: dict) -> tuple[float, dict]:
     """Score (0..1, NaN when insufficient) and its numbers from :func:`blink_stats` output."""
     ev = {k: st[k] for k in ("n_blinks", "open_s", "span_s")}
-    if st["span_s"] < MIN_SPAN_S:
-        return float("nan"), ev
+    if st["span_s"] < MIN_SPAN_S:  # abstain: a rate over a few seconds says nothing
+        return float("nan"), {**ev, "abstain_short_s": MIN_SPAN_S}
     open_min = st["open_s"] / 60.0
     rate = st["n_blinks"] / open_min if open_min > 0 else float("nan")
     p = _poisson_cdf(st["n_blinks"], NORM_LOW_PER_MIN * open_min)

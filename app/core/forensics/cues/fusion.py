@@ -26,7 +26,7 @@ cues' session scores. An optional ``integrity_score`` (0..1, from the file's cap
 checks) enters every window and the session as one more cue named ``"integrity"``.
 
 The defaults (:data:`DEFAULT_WEIGHTS`) are priors, not fitted: prior probability 0.05, every cue
-but audio-visual sync (which fires on real talking clips until it is fixed) weight 1.0, the least the single-cue rule allows at that prior. A single cue at ``s`` then gives
+but audio-visual sync (which fires on real talking clips) and head pose (which never fires) weight 1.0, the least the single-cue rule allows at that prior. A single cue at ``s`` then gives
 ``p = sigmoid(logit(0.05) + logit(s))``: 0.11 at s = 0.7, 0.17 at 0.8, 0.5 at 0.95, 0.72 at 0.98;
 two cues at 0.9 give 0.80. :func:`fit` re-fits the weights and the bias by maximum likelihood with
 those constraints (scipy's L-BFGS-B over bounded parameters; scikit-learn's logistic regression
@@ -51,7 +51,10 @@ E_STRONG = float(np.log(STRONG / (1.0 - STRONG)))  # the evidence of a cue at ST
 
 DEFAULT_WEIGHTS: dict[str, float] = {
     "temporal": 1.0,   # landmark/blendshape flicker and shape drift: generic to frame-wise synthesis
-    "headpose": 1.0,   # Yang et al. 2019: strong on face swaps that keep the original outer face
+    # headpose (Yang et al. 2019) is left out too: MediaPipe fits one mesh to the whole face, so the
+    # central and whole-face poses agree on swaps as on real faces; on the devset it read under 0.01
+    # on 36 of the 42 videos, never above 0.12, AUC 0.36 (models/cards/forgery_fusion.md).
+    # Still computed and shown.
     # avsync is left out of the default fusion (it is still computed and shown): on the devset it
     # read >= 0.5 on 8 of 17 real talking clips and scores no fake (models/cards/forgery_fusion.md).
     "blink": 1.0,      # weak alone: modern generators blink; needs >= 15 s of face
