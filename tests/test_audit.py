@@ -138,9 +138,12 @@ def test_old_workspace_is_chained_by_the_migration(tmp_path: Path, capsys: pytes
 
     path = tmp_path / "old.db"
     db = sqlite_utils.Database(path)
-    for v in range(SCHEMA_VERSION - 1):
+    from app.store.schema import _v_trust
+
+    before = MIGRATIONS.index(_v_trust)  # the schema just before the chain (later migrations follow it)
+    for v in range(before):
         MIGRATIONS[v](db)
-    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    db.execute(f"PRAGMA user_version = {before}")
     db["cases"].insert({"name": "old", "status": "new", "created_at": "2024-01-01T00:00:00+00:00"})
     db["audit"].insert_all([{"at": "2024-01-01T00:00:00+00:00", "actor": "system", "action": "case.create",
                              "case_id": 1, "detail_json": '{"name": "old"}'},

@@ -17,11 +17,13 @@ def test_json_export_validates_and_holds_the_case(review_case: tuple[Path, int, 
     import jsonschema
 
     from app.cli import main
-    from app.services import review
+    from app.services import review, users
     from app.store.workspace import Workspace
 
     ws_path, case_id, _ = review_case
     with Workspace.open(ws_path) as ws:
+        users.add_user(ws, users.os_user(), "Admin", "admin")  # sign-off needs a registered supervisor
+        users.add_user(ws, "supervisor-1", "supervisor-1", "supervisor")
         tiers = {t["name"]: t["id"] for t in review.tiers(ws)}
         stack = review.AnnotationStack(ws, case_id, "tester")
         stack.add(tiers["Evasive"], 4.0, 7.5, label="vague answer", note="no employer named")

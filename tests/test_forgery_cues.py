@@ -148,6 +148,8 @@ def test_eyes_never_closing_flags_blink_rate(head: FaceSeries) -> None:
     assert rf.evidence[0]["n_blinks"] == 0 and rs.evidence[0]["n_blinks"] >= 2
     short = blink.score_windows(head.take(np.arange(200)))  # ~8 s: not enough for a rate
     assert np.all(np.isnan(short.score))
+    # it abstains with its reason (the explanation says how much face it had and needs)
+    assert short.evidence[0]["abstain_short_s"] == blink.MIN_SPAN_S > short.evidence[0]["span_s"]
 
 
 def _energy_from_mouth(s: FaceSeries, shift_s: float) -> FaceSeries:
