@@ -1,6 +1,7 @@
-"""Compliance profiles (EU, CN, US): purpose and consent before analysis, the EU refusal of emotion
-analysis for employee and hiring interviews with its reason, and the report additions (FinCEN key
-term under US when forgery is suspected)."""
+"""Compliance profiles (EU, CN, US): purpose and consent before analysis, which parts of an analysis
+a case may run (under EU no emotion analysis for employee and hiring interviews, with its reason;
+the whole run is in tests/test_compliance_eu.py), and the report additions (FinCEN key term under US
+when forgery is suspected)."""
 
 from __future__ import annotations
 
@@ -39,14 +40,32 @@ def test_analysis_refusal_rules() -> None:
     assert cp.analysis_refusal(None, None, {}) is None
     assert "purpose" in cp.analysis_refusal("US", None, ok)
     assert cp.analysis_refusal("US", "credit", {}) is None  # no record required under US
-    for purpose in ("hiring", "employee"):
-        reason = cp.analysis_refusal("EU", purpose, ok)
-        assert reason and "Art. 5(1)(f)" in reason and "not allowed" in reason
+    for purpose in ("hiring", "employee"):  # only emotion analysis is refused for these: see allowed_parts
+        assert cp.analysis_refusal("EU", purpose, ok) is None
+        assert "disclosure record" in cp.analysis_refusal("EU", purpose, {})
     assert cp.analysis_refusal("CN", "hiring", ok) is None
     assert "disclosure record" in cp.analysis_refusal("EU", "credit", {"biometric_consent": True})
     assert cp.analysis_refusal("EU", "credit", {"disclosure": True}) is None
     assert "biometric consent record" in cp.analysis_refusal("CN", "kyc", {"disclosure": True})
     assert cp.analysis_refusal("CN", "kyc", {"biometric_consent": True}) is None
+
+
+def test_allowed_parts() -> None:
+    """EU refuses the emotion parts of employee and hiring interviews; a whole refusal refuses every part."""
+    ok = {"disclosure": True, "biometric_consent": True}
+    everything = frozenset(cp.PARTS)
+    for profile, purpose in ((None, None), ("EU", "credit"), ("EU", "kyc"), ("CN", "hiring"), ("US", "employee")):
+        assert cp.allowed_parts(profile, purpose, ok) == (everything, None)
+    for purpose in ("hiring", "employee"):
+        parts, reason = cp.allowed_parts("EU", purpose, ok)
+        assert parts == everything - {"emotion"} and {"forgery", "integrity", "face", "transcript"} <= parts
+        assert reason and "Emotion analysis was not run" in reason and "Art. 5(1)(f)" in reason and purpose in reason
+        parts, reason = cp.allowed_parts("EU", purpose, {})
+        assert parts == frozenset() and "disclosure record" in reason
+    parts, reason = cp.allowed_parts("EU", None, ok)
+    assert parts == frozenset() and "purpose" in reason
+    additions = cp.report_additions("EU", 0.1, emotion_refused=True)
+    assert [a["key"] for a in additions] == ["emotion_not_run"] and "Art. 5(1)(f)" in additions[0]["note"]
 
 
 def test_settings_are_checked_and_audited(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -64,15 +83,16 @@ def test_settings_are_checked_and_audited(tmp_path: Path, capsys: pytest.Capture
         ("compliance.profile", None, "EU"), ("compliance.profile", "EU", "CN"), ("retention.days", None, "180")]
 
 
-def test_eu_refuses_emotion_analysis_of_a_hiring_interview(talking_head: Path, tmp_path: Path,
-                                                           capsys: pytest.CaptureFixture[str]) -> None:
-    """The CLI shows the reason, writes no run, and the refusal is in the audit trail."""
+def test_eu_refuses_a_hiring_interview_without_a_disclosure(talking_head: Path, tmp_path: Path,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """The CLI shows the reason, writes no run, and the refusal is in the audit trail. (With a
+    disclosure the interview is analysed without its emotion parts: tests/test_compliance_eu.py.)"""
     path = tmp_path / "ws.db"
     assert main(["settings", "set", "compliance.profile", "EU", "--workspace", str(path)]) == 0
     rc = main(["analyze", str(talking_head), "--no-voice", "--purpose", "hiring", "--case", "Job applicant",
                "--workspace", str(path)])
     err = capsys.readouterr().err
-    assert rc == 2 and "Emotion analysis is not allowed for hiring interviews" in err and "Traceback" not in err
+    assert rc == 2 and "needs a disclosure record" in err and "Traceback" not in err
     with Workspace.open(path) as ws:
         case = ws.find_case("Job applicant")
         assert case["purpose"] == "hiring"

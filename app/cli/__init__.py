@@ -81,6 +81,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
               f"[uncalibrated; cues: {cues}]", file=sys.stderr)
     for note in res.notes:
         print(f"{name}: note: {note}", file=sys.stderr)
+    if res.emotion_refused:
+        print(f"{name}: {res.emotion_refused}", file=sys.stderr)
     print(res.case_id)
     return 0
 

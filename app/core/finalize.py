@@ -59,14 +59,20 @@ def eye_closure(rows: list[dict[str, object]]) -> np.ndarray:
     return out
 
 
-def score_rows(rows: list[dict[str, object]], baseline: Baseline, blink: np.ndarray) -> list[dict[str, object]]:
-    """Re-scored columns for a chunk of one face's rows (``frame``/``track`` keep the key)."""
+def score_rows(rows: list[dict[str, object]], baseline: Baseline, blink: np.ndarray,
+               emotion: bool = True) -> list[dict[str, object]]:
+    """Re-scored columns for a chunk of one face's rows (``frame``/``track`` keep the key).
+
+    ``emotion=False`` (a run without the AU and expression analysers) re-scores blinks only.
+    """
     use = [i for i, r in enumerate(rows) if r["usable"]]
     out: list[dict[str, object]] = [
         {"frame": r["frame"], "track": r["track"], **{c: None for c in SCORE_COLUMNS}} for r in rows
     ]
     for i, r in enumerate(rows):
         out[i]["blink"] = int(bool(blink[i])) if r["usable"] else None
+    if not emotion:
+        return [{"frame": o["frame"], "track": o["track"], "blink": o["blink"]} for o in out]
     if not use:
         return out
     raw = decode_raw([rows[i]["raw"] for i in use])  # type: ignore[misc]

@@ -49,6 +49,7 @@ class PipelineConfig:
     quality: QualityGate = field(default_factory=QualityGate)
     blend_weights: str | None = None  # an activated institution-trained blending CNN (None: shipped)
     blend_sha256: str | None = None
+    emotion_refused: str | None = None  # why the emotion analysers were left out (a compliance profile)
 
     def params(self) -> dict[str, object]:
         """JSON-able parameters for the run record."""
@@ -57,6 +58,7 @@ class PipelineConfig:
             "pixel_stride": self.pixel_stride, "face_features": FACE_FEATURES_VERSION,
             "analysers": list(self.analysers), "keep_mesh": self.keep_mesh,
             "quality": self.quality.__dict__, **self._blend_model(),
+            **({"emotion_refused": self.emotion_refused} if self.emotion_refused else {}),
         }
 
     def _blend_model(self) -> dict[str, object]:
@@ -179,7 +181,7 @@ def run(
             if frame.index < start:
                 continue  # warm-up only: lets video-mode tracking settle as in an uninterrupted run
             ids = tracker.assign(frame.index, faces)
-            want_crop = frame.index % config.cnn_stride == 0
+            want_crop = frame.index % config.cnn_stride == 0 and "expression" in config.analysers
             want_patch = frame.index % config.pixel_stride == 0 and "forensics" in config.analysers
             done = []
             for obs, tid in zip(faces, ids):

@@ -19,6 +19,7 @@ from app.core.analysers.au import AU_NAMES, ESTIMATED, FACS_NAMES
 from app.core.forensics.cues.fusion import CUE_ORDER as CUE_NAMES
 from app.core.analysers.columns import EXPRESSIONS
 from app.core.voice import scoring
+from app.services import compliance
 from app.store import queries
 from app.store.workspace import Workspace
 
@@ -318,6 +319,8 @@ def explain(ws: Workspace, case_id: int, t0: float, t1: float | None = None) -> 
         ``risk_words`` [{``word``, ``start``, ``end`` (character offsets), ``category``...}],
         ``deception_risk``, ``arousal`` (SD from the applicant's baseline), ``arousal_level`` (0-1,
         absolute, against population norms) and the scoring ``evidence`` (top cues, model, note);
+        ``emotion_not_run``: ``{"reason", "purpose"}`` when a compliance profile kept emotion analysis
+        (AUs, expression, arousal, risk) from running on the case, else None;
         ``features_vs_baseline``: up to 8 of {``name``, ``label``, ``value``, ``baseline``, ``z``,
         ``direction``, ``amount``, ``unit``, ``plain``} for the applicant's utterances in scope.
     """
@@ -336,6 +339,7 @@ def explain(ws: Workspace, case_id: int, t0: float, t1: float | None = None) -> 
                    frames=None, forgery={"probability": None, "insufficient": True, "cues": {},
                                          "evidence_frames": [], "evidence_times": [], "windows": 0,
                                          "session_probability": None, "reason": "the video is not analysed yet"})
+    out["emotion_not_run"] = compliance.emotion_not_run(ws, case_id)
     out["utterances"], out["features_vs_baseline"] = [], []
     if voice is not None:
         rows = queries.utterances_overlapping(ws, voice["id"], t0, t0 if t1 is None else t1)

@@ -168,6 +168,10 @@ def finalize(ws: Workspace, run_id: int, baselines: dict[int, Baseline] | None =
 
     ``baselines`` overrides the estimated baseline per face (a reviewer-marked neutral segment).
     """
+    import json
+
+    analysers = json.loads(runs.get_run(ws, run_id)["params_json"] or "{}").get("analysers", ["au"])
+    emotion = "au" in analysers  # a run without the AU analyser (compliance) gets no AU or expression scores
     areas = {tid: s["area_sum"] or 0.0 for tid, s in runs.track_states(ws, run_id).items()}
     runs.set_face_order(ws, run_id, face_order(areas))
     for face in runs.faces(ws, run_id):
@@ -184,7 +188,7 @@ def finalize(ws: Workspace, run_id: int, baselines: dict[int, Baseline] | None =
         blink = blink_mask(closure, t)
         k = 0
         for rows in runs.face_rows(ws, run_id, face, ROW_COLUMNS):
-            runs.update_rows(ws, run_id, score_rows(rows, base, blink[k : k + len(rows)]))
+            runs.update_rows(ws, run_id, score_rows(rows, base, blink[k : k + len(rows)], emotion))
             k += len(rows)
     ws.flush()
 

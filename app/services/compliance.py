@@ -4,8 +4,12 @@ The profile is a workspace setting (``compliance.profile``), so every reviewer a
 the review window analyse under the same rules. No profile set means none of these checks applies.
 
 - **EU** (AI Act): emotion recognition at the workplace is prohibited (Art. 5(1)(f)), so a case whose
-  interview purpose is ``employee`` or ``hiring`` is refused emotion analysis; people exposed to
-  emotion recognition must be informed (Art. 50(3)): a ``disclosure`` record is required first.
+  interview purpose is ``employee`` or ``hiring`` is analysed without its emotion parts (AU
+  intensities, facial expression, voice arousal and the deception risk built on it); the face mesh,
+  head pose, forgery cues, capture integrity, transcript and voice features still run, since
+  forgery detection is not emotion recognition (:func:`allowed_parts`). People exposed to emotion
+  recognition must be informed (Art. 50(3)): a ``disclosure`` record is required first (kept for
+  employee and hiring interviews too: the face and voice are still processed).
 - **CN** (PIPL Art. 28-29; deep-synthesis provisions): biometric data is sensitive personal
   information needing separate consent: a ``biometric_consent`` record is required first; suspected
   synthetic media is labelled as such in the report.
@@ -23,6 +27,7 @@ from typing import Any
 from app.core.errors import VigilError
 from app.services import users
 from app.store import compliance as store
+from app.store import queries, runs
 from app.store.workspace import Workspace
 
 PROFILES = ("EU", "CN", "US")
@@ -35,6 +40,12 @@ SETTING_KEYS = ("compliance.profile", "forgery.suspect_threshold", "retention.da
 
 _REQUIRED_RECORD = {"EU": "disclosure", "CN": "biometric_consent"}
 _NO_EMOTION = {"EU": ("employee", "hiring")}
+EMOTION_RULE = "EU AI Act (Art. 5(1)(f))"
+#: The parts of an analysis a profile can allow or refuse one by one. ``emotion`` is every output
+#: that infers a felt state: AU intensities, facial expression, voice arousal and deception risk.
+PARTS = ("face", "forgery", "integrity", "transcript", "voice_features", "emotion")
+#: The video analysers (app.core.analysers.REGISTRY) that are emotion analysis.
+EMOTION_ANALYSERS = ("au", "expression")
 
 
 class ComplianceError(VigilError):
@@ -123,18 +134,16 @@ def record_consent(ws: Workspace, case_id: int, kind: str, text: str, given_by: 
 
 
 def analysis_refusal(profile_name: str | None, purpose: str | None, has_record: dict[str, bool]) -> str | None:
-    """Why an analysis (face expression, AUs and voice arousal are emotion analysis) must not run, or None.
+    """Why no analysis at all may run on the case (no purpose, a missing disclosure or consent), or None.
 
-    Pure: ``has_record`` says which consent kinds the case has.
+    Pure: ``has_record`` says which consent kinds the case has. A refusal of some parts only (emotion
+    analysis under EU for employee or hiring interviews) is :func:`allowed_parts`'s.
     """
     if profile_name is None:
         return None
     if not purpose:
         return (f"The {profile_name} compliance profile needs the interview's purpose on the case before analysis "
                 f"(one of: {', '.join(PURPOSES)}).")
-    if purpose in _NO_EMOTION.get(profile_name, ()):
-        return (f"Emotion analysis is not allowed for {purpose.replace('_', ' ')} interviews under the EU profile: "
-                "the EU AI Act (Art. 5(1)(f)) prohibits emotion recognition in the workplace.")
     need = _REQUIRED_RECORD.get(profile_name)
     if need and not has_record.get(need):
         why = ("the EU AI Act (Art. 50(3)) requires informing the person exposed to emotion recognition"
@@ -145,25 +154,68 @@ def analysis_refusal(profile_name: str | None, purpose: str | None, has_record: 
     return None
 
 
-def check_analysis(ws: Workspace, case_id: int) -> None:
-    """Raise :class:`ComplianceError` (with the reason) if the profile forbids analysing this case now."""
+def allowed_parts(profile_name: str | None, purpose: str | None,
+                  has_record: dict[str, bool]) -> tuple[frozenset[str], str | None]:
+    """Which :data:`PARTS` of an analysis the case may run, and why any is refused (None: all run).
+
+    Pure. No part (an empty set) when :func:`analysis_refusal` refuses the whole analysis; every
+    part but ``emotion`` for an employee or hiring interview under EU (AI Act Art. 5(1)(f)).
+    """
+    whole = analysis_refusal(profile_name, purpose, has_record)
+    if whole:
+        return frozenset(), whole
+    if purpose in _NO_EMOTION.get(profile_name or "", ()):
+        return frozenset(PARTS) - {"emotion"}, emotion_reason(purpose)
+    return frozenset(PARTS), None
+
+
+def emotion_reason(purpose: str) -> str:
+    """The plain sentence saying why emotion analysis was not run on a ``purpose`` interview under EU."""
+    return (f"Emotion analysis was not run: the interview's purpose is {purpose.replace('_', ' ')}, and under "
+            f"the EU profile the {EMOTION_RULE} prohibits emotion recognition in the workplace.")
+
+
+def emotion_not_run(ws: Workspace, case_id: int) -> dict[str, str] | None:
+    """``{"reason", "purpose"}`` when the case's newest analysis ran without its emotion parts, else None.
+
+    Read from the runs' parameters (``emotion_refused``), so it says what was done, whatever the
+    profile is now.
+    """
+    for run in queries.case_runs(ws, case_id).values():
+        reason = json.loads(runs.get_run(ws, run["id"])["params_json"] or "{}").get("emotion_refused")
+        if reason:
+            return {"reason": str(reason), "purpose": str(ws.find_case(case_id).get("purpose") or "")}
+    return None
+
+
+def check_analysis(ws: Workspace, case_id: int) -> tuple[frozenset[str], str | None]:
+    """The parts of an analysis the profile allows for this case now, and why any is refused.
+
+    Raises :class:`ComplianceError` (with the reason; audited as ``analysis.refused``) when no part
+    may run; audits a partial refusal as ``analysis.restricted`` with its reason.
+    """
     p = profile(ws)
     if p is None:
-        return
+        return frozenset(PARTS), None
     purpose = ws.find_case(case_id).get("purpose")
     kinds = {r["kind"] for r in store.case_consent(ws, case_id)}
-    reason = analysis_refusal(p, purpose, {k: k in kinds for k in CONSENT_KINDS})
-    if reason:
+    parts, reason = allowed_parts(p, purpose, {k: k in kinds for k in CONSENT_KINDS})
+    if not parts:
         ws.audit("analysis.refused", case_id, {"profile": p, "purpose": purpose, "reason": reason})
-        raise ComplianceError(reason)
+        raise ComplianceError(reason or "analysis refused")
+    if reason:
+        ws.audit("analysis.restricted", case_id, {"profile": p, "purpose": purpose, "reason": reason,
+                                                  "not_run": sorted(set(PARTS) - parts)})
+    return parts, reason
 
 
 # -- reports -------------------------------------------------------------------------------------
 def report_additions(profile_name: str | None, forgery_probability: float | None,
-                     threshold: float = 0.5) -> list[dict[str, str]]:
+                     threshold: float = 0.5, emotion_refused: bool = False) -> list[dict[str, str]]:
     """What a case report must add under a profile: ``[{"key", "text"}]`` (empty when nothing).
 
     Forgery is suspected when the session's fused forgery probability is at least ``threshold``.
+    ``emotion_refused``: the case was analysed without its emotion parts (:func:`emotion_not_run`).
     """
     suspected = forgery_probability is not None and forgery_probability == forgery_probability \
         and forgery_probability >= threshold
@@ -175,7 +227,10 @@ def report_additions(profile_name: str | None, forgery_probability: float | None
     if profile_name == "CN" and suspected:
         out.append({"key": "synthetic_label", "text": "疑似深度合成内容 (suspected deep-synthesis content)",
                     "note": "Deep-synthesis provisions: content suspected to be synthetic is labelled as such."})
-    if profile_name == "EU":
+    if profile_name == "EU" and emotion_refused:
+        out.append({"key": "emotion_not_run", "text": "Emotion analysis was not run on this case.",
+                    "note": f"{EMOTION_RULE}: emotion recognition in the workplace is prohibited."})
+    elif profile_name == "EU":
         out.append({"key": "emotion_disclosure",
                     "text": "Emotion-recognition indicators were used as risk prompts for a human reviewer; "
                             "no decision was made automatically.",

@@ -271,6 +271,7 @@ def _build(ws: Workspace, case_ref: str | int, x: Text, thumbs: bool) -> Report:
     runs_ = queries.case_runs(ws, case["id"])
     media = ws.media(runs_[next(iter(runs_))]["media_id"]) if runs_ else None
     at0 = tlsvc.explain(ws, case["id"], 0.0) if len(tl) else {}
+    not_run = compliance.emotion_not_run(ws, case["id"])  # emotion analysis refused by the compliance profile
     use_font(cjk_font())  # Chinese labels in the plots (and Chinese words in an English report's transcript)
     moments = []
     for m in _moments(tl):
@@ -284,7 +285,8 @@ def _build(ws: Workspace, case_ref: str | int, x: Text, thumbs: bool) -> Report:
     blocks = body(x, case, media, tl, at0, plots, moments, review.annotations(ws, case["id"]),
                   review.decisions(ws, case["id"]), review.case_status(ws, case["id"]), _models(ws, case["id"]),
                   _utterances(ws, runs_.get("voice")),
-                  compliance.report_additions(compliance.profile(ws), (at0.get("forgery") or {}).get("session_probability")))
+                  compliance.report_additions(compliance.profile(ws), (at0.get("forgery") or {}).get("session_probability"),
+                                              emotion_refused=not_run is not None), not_run)
     title = x.tr(N_("Case report: {0}")).format(case["name"])
     return Report(title=title, language=x.language, footer=x.tr(FOOTER), page_label=x.tr(N_("Page {0} of {1}")),
                   blocks=blocks)

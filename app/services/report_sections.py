@@ -20,11 +20,17 @@ def _pct(p: Any) -> str:
     return f"{100 * f:.0f}%" if math.isfinite(f) else "–"
 
 
-def _case(x: Text, case: dict[str, Any], media: dict[str, Any] | None, status: dict[str, Any]) -> list[Block]:
+def _case(x: Text, case: dict[str, Any], media: dict[str, Any] | None, status: dict[str, Any],
+          emotion_not_run: dict[str, str] | None = None) -> list[Block]:
     rows = [[x.tr(N_("Case")), f"{case['name']} (#{case['id']})"],
             [x.tr(N_("Applicant reference")), case.get("applicant_ref") or "–"],
             [x.tr(N_("Status")), x.status_label(status["status"])],
             [x.tr(N_("Created")), str(case.get("created_at") or "–")]]
+    if emotion_not_run:  # a compliance profile kept emotion analysis from running (see compliance.emotion_not_run)
+        purpose = emotion_not_run.get("purpose") or "–"
+        rows.append([x.tr(N_("Emotion analysis")), x.tr(N_(
+            "Emotion analysis was not run: the interview's purpose is {0}, and under the EU profile the "
+            "EU AI Act (Art. 5(1)(f)) prohibits emotion recognition in the workplace.")).format(x.tr(purpose))])
     out = [Block("h2", x.tr(N_("Case data"))), Block("table", rows=rows, widths=[0.3, 0.7])]
     out.append(Block("h2", x.tr(N_("Media"))))
     if media is None:
@@ -183,7 +189,8 @@ def _compliance(x: Text, additions: list[dict[str, str]]) -> list[Block]:
 def body(x: Text, case: dict[str, Any], media: dict[str, Any] | None, tl: Any, at0: dict[str, Any],
          plots: list[tuple[str, bytes]], moments: list[dict[str, Any]], anns: list[dict[str, Any]],
          decisions: list[dict[str, Any]], status: dict[str, Any], models: list[dict[str, Any]],
-         utts: list[dict[str, Any]], additions: list[dict[str, str]] | None = None) -> list[Block]:
+         utts: list[dict[str, Any]], additions: list[dict[str, str]] | None = None,
+         emotion_not_run: dict[str, str] | None = None) -> list[Block]:
     """Every section in reading order."""
-    return [*_case(x, case, media, status), *_integrity(x, at0), *_summary(x, tl, at0, plots), *_moments(x, moments), *_transcript(x, utts), *_annotations(x, anns),
+    return [*_case(x, case, media, status, emotion_not_run), *_integrity(x, at0), *_summary(x, tl, at0, plots), *_moments(x, moments), *_transcript(x, utts), *_annotations(x, anns),
             *_verdict(x, status, decisions), *_compliance(x, additions or []), *_models(x, models)]

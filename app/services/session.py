@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from app.core.errors import VigilError
@@ -34,6 +34,7 @@ class SessionResult:
     integrity: dict | None = None
     forgery: dict | None = None
     interrupted: bool = False
+    emotion_refused: str | None = None  # why emotion analysis was not run (a compliance profile), or None
 
 
 def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
@@ -48,7 +49,10 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
     worker too.
 
     ``purpose`` records why the interview was held on the case. The workspace's compliance profile
-    is checked before any analysis (:func:`app.services.compliance.check_analysis`).
+    is checked before any analysis (:func:`app.services.compliance.check_analysis`): it may refuse
+    the whole analysis, or only its emotion parts; then the video runs without the AU and expression
+    analysers and the voice without arousal and deception risk, the reason kept in both runs'
+    parameters and in the audit trail.
     """
     video = video or PipelineConfig()
     if voice is not None and voice.transcript:  # a bad subtitle file is the user's input: fail first
@@ -59,7 +63,12 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
     reg = register(ws, path, case_name, names, require_video=False)
     if purpose:
         compliance.set_purpose(ws, reg.case_id, purpose)
-    compliance.check_analysis(ws, reg.case_id)
+    parts, reason = compliance.check_analysis(ws, reg.case_id)
+    refused = None if "emotion" in parts else reason
+    if refused:
+        video = replace(video, analysers=tuple(a for a in video.analysers if a not in compliance.EMOTION_ANALYSERS),
+                        emotion_refused=refused)
+        voice = replace(voice, emotion_refused=refused) if voice is not None else None
     info = reg.info
     notes: list[str] = []
     stop = threading.Event()
@@ -94,7 +103,7 @@ def analyze_media(ws: Workspace, path: str | Path, case_name: str | None = None,
         raise
     finally:
         pool.shutdown(wait=True)
-    return SessionResult(reg.case_id, ares, vres, notes, integrity, forgery, cancelled())
+    return SessionResult(reg.case_id, ares, vres, notes, integrity, forgery, cancelled(), refused)
 
 
 def _forgery(ws: Workspace, ares: AnalyzeResult, path: str | Path, integrity: dict | None,

@@ -34,10 +34,12 @@ class VoiceConfig:
     language: str | None = None  # "zh", "en" or None to detect
     asr_model: str = "whisper-base"
     transcript: str | None = None  # an SRT/VTT file to use instead of speech recognition
+    emotion_refused: str | None = None  # why arousal and deception risk are not scored (a compliance profile)
 
     def params(self) -> dict[str, Any]:
         """JSON-able parameters for the run record."""
-        return {"language": self.language, "asr_model": self.asr_model, "transcript": self.transcript}
+        return {"language": self.language, "asr_model": self.asr_model, "transcript": self.transcript,
+                **({"emotion_refused": self.emotion_refused} if self.emotion_refused else {})}
 
     def model_names(self) -> list[str]:
         """Models this configuration uses."""
@@ -268,10 +270,14 @@ def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_i
     utts, applicant, positions, base = load_scoring_inputs(ws, run_id, applicant, baseline_idx)
     if base is None:
         return
+    refused = json.loads(runs.get_run(ws, run_id)["params_json"] or "{}").get("emotion_refused")
     model = vstore.active_risk_model(ws) or scoring.default_model()
     out = []
     for k, u in enumerate(utts):
-        if u["speaker"] == applicant:
+        if refused:  # a compliance profile refused emotion analysis: arousal and risk are not scored
+            s = {"arousal": None, "arousal_level": None, "deception_risk": None, "risk_model": None,
+                 "evidence": {"note": refused}}
+        elif u["speaker"] == applicant:
             s = scoring.score(u, base, model)
         else:  # only the applicant is scored: the baseline and the model are the applicant's
             s = {"arousal": None, "arousal_level": None, "deception_risk": None, "risk_model": None,

@@ -16,6 +16,9 @@ from app.ui._evidence_text import NOTHING, forgery_sentences, fusion_sentence, n
 from app.ui._integrity_text import CONTEXT, FLAG, At, check_label, finding_sentences, ordered
 from app.ui.i18n import N_, tr
 
+EMOTION_NOT_RUN = N_("Emotion analysis was not run: the interview's purpose is {0}, and under the EU profile the "
+                     "EU AI Act (Art. 5(1)(f)) prohibits emotion recognition in the workplace.")
+PURPOSES = (N_("employee"), N_("hiring"))  # the purposes for which the EU profile refuses emotion analysis
 MAX_UTTERANCES = 20  # an interval over a whole interview would otherwise render pages of text
 
 
@@ -145,6 +148,12 @@ def _quality(q: dict[str, Any], c: dict[str, str]) -> str:
 
 def _face(res: dict[str, Any], c: dict[str, str]) -> str:
     out = [_h(tr("Face"))]
+    refused = res.get("emotion_not_run")
+    if refused:  # a compliance profile kept emotion analysis from running: say so, and why
+        purpose = str(refused.get("purpose") or "")
+        out.append(_p(html.escape(tr(EMOTION_NOT_RUN).format(tr(purpose) if purpose in PURPOSES else purpose)),
+                      f'color:{c["muted"]};'))
+        return "".join(out)
     expr, aus = res.get("expression") or {}, res.get("top_aus") or []
     probs = {k: float(v) for k, v in (expr.get("probs") or {}).items() if v is not None and np.isfinite(v)}
     dom = expr.get("dominant")
