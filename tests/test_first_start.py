@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests._gui import open_window
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -21,21 +23,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _window(qtbot, ws_path: Path):
-    from app.store.workspace import Workspace
-    from app.ui.i18n import set_language
-    from app.ui.main_window import MainWindow
-    from app.ui.settings import Settings
-
-    set_language("en")
-    ws = Workspace.open(ws_path)
-    settings = Settings()
-    settings.reviewer = "Alice Reviewer"
-    win = MainWindow(ws, settings, restore=False)
-    win.save_state_on_close = False
-    qtbot.addWidget(win)
-    win.resize(1600, 1000)
-    win.show()
-    return win, ws
+    return open_window(qtbot, ws_path, activate=False)
 
 
 def _axis_values(track) -> bool:

@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests._gui import open_window
+
 REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
 
@@ -29,25 +31,7 @@ def _isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _window(qtbot, ws_path: Path):
-    from PySide6.QtWidgets import QApplication
-
-    from app.store.workspace import Workspace
-    from app.ui.i18n import set_language
-    from app.ui.main_window import MainWindow
-    from app.ui.settings import Settings
-
-    set_language("en")
-    ws = Workspace.open(ws_path)
-    settings = Settings()
-    settings.reviewer = "Alice Reviewer"
-    win = MainWindow(ws, settings, restore=False)
-    win.save_state_on_close = False
-    qtbot.addWidget(win)
-    win.resize(1600, 1000)
-    win.show()
-    win.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5000)
-    return win, ws
+    return open_window(qtbot, ws_path, activate=True)
 
 
 @pytest.fixture
