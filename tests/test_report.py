@@ -180,4 +180,17 @@ def test_report_carries_the_compliance_profile_and_is_audited(review_case: tuple
     entry = exports[-1]["detail"]
     assert entry["kind"] == "report_pdf" and entry["rows"] == _pages(pdf)
     assert entry["sha256"] == hashlib.sha256(pdf.read_bytes()).hexdigest()
+    assert "FIN-2024-DEEPFAKEFRAUD" not in text
+
+    # Under the US profile a suspected forgery (the looped interview) adds FinCEN's SAR key term.
+    with Workspace.open(ws_path) as ws:
+        compliance.set_setting(ws, "compliance.profile", "US")
+    keyword = compliance.report_additions("US", 1.0)[0]["text"]  # what a suspected case must carry
+    us_pdf = tmp_path / "report_us.pdf"
+    assert main(["report", str(case_id), "--workspace", str(ws_path), "--pdf", str(us_pdf)]) == 0
+    us_text = _text(us_pdf)
+    suspected = re.search(r"Forgery probability, whole interview\s+(\d+)%", us_text)
+    assert suspected and int(suspected.group(1)) >= 50  # the looped clip is flagged (capture integrity)
+    assert keyword == "FIN-2024-DEEPFAKEFRAUD" and keyword in us_text and "FinCEN" in us_text
+    assert "Art. 14" not in us_text
 
