@@ -445,6 +445,9 @@ def test_forgery_and_voice_evidence_read_as_sentences(qtbot, opened):
                 assert all(" ".join(part.split()) in text for part in shown.split("\0")), (lang, shown)
         carried = et.fusion_sentence(res["forgery"], i18n.cue_label)  # which cue carries the score
         assert carried is not None and " ".join(carried[0].format(**carried[1]).split()) in text, lang
+        # the looped interview's score is carried by the file-level integrity cue, whose log-odds share
+        # is stored with its record, not among the window's cues: the sentence gives the number
+        assert res["forgery"]["carried_by"] == "integrity" and float(carried[1]["add"]) > 0, carried
         reason = next(t for u in res["utterances"] if u["is_applicant"] for t in u["evidence"]["top_cues"])
         assert " ".join(et.voice_sentence(reason).split()) in text
     i18n.set_language("en")

@@ -365,6 +365,8 @@ def fusion_sentence(forgery: dict[str, Any], label: Callable[[str], str]) -> Sen
         return (tr(N_("No cue finds anything here: the probability is the fusion's prior of {prior}%.")),
                 {"prior": pct(_f(forgery["prior"]))})
     add = _f(((forgery.get("cues") or {}).get(name) or {}).get("contribution"))
+    if name == "integrity" and not math.isfinite(add):  # the file-level cue's share sits with its record
+        add = _f((forgery.get("integrity") or {}).get("contribution"))
     return (tr(N_("Carried by {cue}: it adds {add} to the log-odds of forgery; "
                   "cues that find nothing neither add nor subtract.")),
             {"cue": label(str(name)), "add": fixed(add, 2)})

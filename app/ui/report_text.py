@@ -78,9 +78,6 @@ class ReportText:
         the fusion sentence, then the evidence of the cues that add most, as the panel words them."""
         out = []
         g = f.get("integrity") or {}
-        if f.get("carried_by") == "integrity" and "integrity" not in (f.get("cues") or {}):
-            # the file-level cue's contribution sits with the integrity record, not among the window's cues
-            f = {**f, "cues": {**(f.get("cues") or {}), "integrity": {"contribution": g.get("contribution")}}}
         carried = fusion_sentence(f, i18n.cue_label)
         if carried is not None:
             out.append(_plain(carried, {}))
