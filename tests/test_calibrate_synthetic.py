@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from app.core.errors import VigilError
 from app.services.calibrate import calibrate, calibrate_summary
 from app.services.voice import rescore
 from app.store import runs
@@ -112,3 +113,28 @@ def test_calibration_finds_no_signal_where_none_is_planted(tmp_path: Path) -> No
         report = calibrate(ws, labels)
         lo, hi = report["cv_auc_ci"]
         assert lo < 0.5 < hi, report
+
+
+def test_calibration_leaves_out_cases_analysed_without_emotion_parts(tmp_path: Path) -> None:
+    """A case whose voice run was made without its emotion parts (EU, hiring) never trains the risk model."""
+    with Workspace.open(tmp_path / "w.db") as ws:
+        rows = []
+        for c in range(3):
+            case_id = ws.create_case(f"eu{c}")
+            media_id = ws.add_media(case_id, {"path": f"eu{c}.wav", "sha256": f"eu{c}", "has_audio": 1})
+            params = {"emotion_refused": "Emotion analysis was not run: hiring interview under the EU profile."}
+            run_id = runs.start_run(ws, case_id, media_id, params, [], "test", kind="voice")
+            vstore.write_utterances(ws, run_id, [
+                {"idx": i, "start_s": 5.0 * i, "end_s": 5.0 * i + 4, "speaker": "A", "channel": None,
+                 "is_applicant": 1, "is_baseline": 0, "lang": "en", "text": "yes", "words_json": "[]",
+                 "latency_s": 0.5, "acoustic_json": json.dumps({"ac_f0_p50": 120.0 + i}),
+                 "text_json": json.dumps({"tx_hedge_rate": float(i)}), "evidence_json": "{}"} for i in range(5)])
+            runs.set_status(ws, run_id, "completed")
+            rows.append((f"eu{c}", c % 2))
+        labels = tmp_path / "labels.csv"
+        with labels.open("w", newline="") as fh:
+            csv.writer(fh).writerows([("case", "label"), *rows])
+        with pytest.raises(VigilError) as err:
+            calibrate(ws, labels)
+        assert "0 usable" in str(err.value) and "skipped 3" in str(err.value)
+        assert str(err.value).count("without emotion analysis") == 3

@@ -11,7 +11,9 @@ does the fitting (L2 logistic regression, standardised, C by inner cross-validat
 by case) and reports the cross-validated AUC per answer with a case-bootstrap interval and
 Spearman's rho against the outcome. The fitted model replaces the literature defaults for every
 later score. With fewer than 20 usable cases, or fewer than 5 in either class, it refuses: a model
-fitted on less would only look good by chance.
+fitted on less would only look good by chance. A case analysed without its emotion parts (an
+employee or hiring interview under the EU profile, AI Act Art. 5(1)(f)) is left out and listed as
+skipped: deception risk is an emotion-recognition output, so its outcomes must not train it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 
 from app.core.errors import CaseNotFound, VigilError
 from app.core.voice import scoring
+from app.services.compliance import emotion_not_run
 from app.services.voice import load_scoring_inputs
 from app.store import runs
 from app.store import voice as vstore
@@ -86,6 +89,9 @@ def calibrate(ws: Workspace, labels: str | Path, outcome_threshold: float = 30.0
             case = ws.find_case(ref)
         except CaseNotFound:
             skipped.append(f"{ref} (no such case)")
+            continue
+        if emotion_not_run(ws, case["id"]):
+            skipped.append(f"{ref} (analysed without emotion analysis under its compliance profile)")
             continue
         got = case_answers(ws, case["id"])
         if got is None:
