@@ -194,3 +194,19 @@ def test_report_carries_the_compliance_profile_and_is_audited(review_case: tuple
     assert keyword == "FIN-2024-DEEPFAKEFRAUD" and keyword in us_text and "FinCEN" in us_text
     assert "Art. 14" not in us_text
 
+
+
+def test_card_limit_quotes_are_whole_sentences_with_names_intact() -> None:
+    """The models table quotes each card's limits in whole sentences, and code names keep their underscores."""
+    from app.paths import models_dir
+    from app.services.report import LIMITS_CHARS, _card_limits
+
+    cards = sorted(p.name for p in (models_dir() / "cards").glob("*.md"))
+    assert len(cards) >= 8
+    for card in cards:
+        quote = _card_limits(f"cards/{card}")
+        assert quote, card
+        assert len(quote) <= LIMITS_CHARS + 2 and quote[-1] in ".…", (card, quote[-80:])
+        assert quote[0] == quote[0].upper(), (card, quote[:40])
+    whisper = (models_dir() / "cards" / "whisper_base.md").read_text(encoding="utf-8")
+    assert "no_repeat_ngram_size" in whisper and "no_repeat_ngram_size" in _card_limits("cards/whisper_base.md")

@@ -193,6 +193,10 @@ def _moments(tl: tlsvc.TimelineData) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: m["t0"])
 
 
+#: The longest limits quote a report prints per model (whole sentences up to this many characters).
+LIMITS_CHARS = 600
+
+
 def _card_limits(card: str) -> str:
     """The start of a model card's limits section (a "limits" heading or bold lead-in), else of the card."""
     from app.paths import models_dir
@@ -204,17 +208,26 @@ def _card_limits(card: str) -> str:
     m = re.search(r"^##+ [^\n]*limit[^\n]*\n|\*\*[^*\n]*limits?[^*\n]*\*\*:?", text, re.I | re.M)
     status = re.search(r"^\| *Status *\| *(.+?) *\|\s*$", text, re.M)  # a card's summary table says it
     if m is None and status is not None:
-        return re.sub(r"[`*_]", "", status.group(1)).strip()
+        return _sentence(re.sub(r"[`*]|(?<!\w)_|_(?!\w)", "", status.group(1)).strip())
     body = text[m.end():] if m else re.sub(r"^#.*\n", "", text, count=1)
     body = re.sub(r"^\|.*$", "", body, flags=re.M)  # markdown tables do not read as a sentence
     first = re.split(r"^#", body, maxsplit=1, flags=re.M)[0]
     body = first if first.strip() else re.sub(r"^#.*$", "", body, flags=re.M)
     body = re.sub(r"^\s*[-*] ", "• ", body, flags=re.M)
-    body = re.sub(r"\s+", " ", re.sub(r"[`*_]", "", body)).strip(" .;:")
-    if len(body) > 420:
-        cut = body[:420]
-        body = cut[:cut.rfind(". ") + 1] if ". " in cut[150:] else cut.rstrip() + "…"
-    return body[:1].upper() + body[1:]
+    # Markdown emphasis out; an underscore inside a word (no_repeat_ngram_size) is part of a name.
+    body = re.sub(r"\s+", " ", re.sub(r"[`*]|(?<!\w)_|_(?!\w)", "", body)).strip(" ;:")
+    if len(body) > LIMITS_CHARS:  # whole sentences only; a single overlong one ends at a word with "…"
+        cut = body[:LIMITS_CHARS]
+        end = max(cut.rfind(". "), cut.rfind("; "), cut.rfind(" • "))
+        body = cut[:end + 1].rstrip(" ;•") if end > 150 else cut[:cut.rfind(" ")].rstrip(" ,;") + " …"
+    return _sentence(body)
+
+
+def _sentence(text: str) -> str:
+    """``text`` with a capital first letter and a full stop when it ends on a word."""
+    if text and (text[-1].isalnum() or text.endswith(")")):
+        text += "."
+    return text[:1].upper() + text[1:]
 
 
 def _models(ws: Workspace, case_id: int) -> list[dict[str, Any]]:

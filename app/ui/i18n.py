@@ -13,6 +13,8 @@ translated later are marked with :func:`N_` so the completeness test finds them 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 import logging
 from functools import lru_cache
 
@@ -94,6 +96,18 @@ def set_language(code: str) -> None:
         return
     _language = new
     notifier().changed.emit(new)
+
+
+@contextmanager
+def borrowed(code: str) -> Iterator[None]:
+    """Translate into ``code`` inside the block, then restore the UI's language, without the
+    changed signal: a report written in the other language must not retranslate the open window."""
+    global _language
+    old, _language = _language, normalize(code)
+    try:
+        yield
+    finally:
+        _language = old
 
 
 def system_language() -> str:

@@ -57,12 +57,8 @@ class ReportText:
         The module's language is swapped without the changed signal: the open window must not
         retranslate itself for a report written in the other language.
         """
-        old = i18n._language  # noqa: SLF001 - the one place that borrows the table without the signal
-        i18n._language = self.language  # noqa: SLF001
-        try:
+        with i18n.borrowed(self.language):
             yield self
-        finally:
-            i18n._language = old  # noqa: SLF001
 
     def tr(self, text: str) -> str:
         return i18n.tr(text)
