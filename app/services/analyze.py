@@ -151,9 +151,8 @@ def capture_of(ws: Workspace, media_id: int) -> CaptureRecord | None:
 
 
 def store_integrity(ws: Workspace, reg: Registered, report: dict) -> None:
-    """Keep a media file's capture-integrity report with its media row, and audit it."""
+    """Keep a media file's capture-integrity report with its media row, audited in the same transaction."""
     ws.set_integrity(reg.media_id, report)
-    ws.audit("media.integrity", reg.case_id, {"media_id": reg.media_id, "score": report.get("score")})
 
 
 def _existing_case(ws: Workspace, name: str) -> int | None:

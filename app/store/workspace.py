@@ -369,6 +369,17 @@ class Workspace:
         return self.db["media"].get(media_id)
 
     def set_integrity(self, media_id: int, record: dict[str, Any]) -> None:
-        """Store a media file's capture-integrity report (JSON) with the media row."""
+        """Store a media file's capture-integrity report (JSON) with the media row, and its audit entry
+        (``media.integrity``) in the same transaction."""
+        from app.store import audit
+
         data = json.dumps(record, ensure_ascii=False, default=str)
-        self.write(lambda db: db["media"].update(media_id, {"integrity_json": data}))
+
+        def _write(db: sqlite_utils.Database) -> None:
+            with db.atomic():
+                case_id = db["media"].get(media_id)["case_id"]
+                db["media"].update(media_id, {"integrity_json": data})
+                audit.append(db, audit.Entry("media.integrity", case_id, {"media_id": media_id,
+                                                                          "score": record.get("score")}))
+
+        self.write(_write)
