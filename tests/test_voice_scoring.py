@@ -169,7 +169,7 @@ def test_reviewer_relabels_speakers_and_baseline(tmp_path: Path) -> None:
         assert [i for i, u in after.items() if u["is_baseline"]] == [3, 4, 5]
         # The planted rise starts at utterance 3: with it as the baseline, later answers look calmer.
         assert after[8]["deception_risk"] < before[8]["deception_risk"]
-        ws.flush()  # the audit record is queued on the writer thread
+        # No flush: the audit entry was committed with the relabelling, in the same transaction.
         actions = [r["action"] for r in ws.db.query("select action from audit")]
         assert "voice.relabel" in actions
         with pytest.raises(VigilError, match="A or B"):

@@ -20,7 +20,7 @@ import numpy as np
 from app import __version__
 from app.core.errors import VigilError
 from app.core.voice import scoring
-from app.store import runs
+from app.store import audit, runs
 from app.store import voice as vstore
 from app.store.workspace import Workspace
 
@@ -236,18 +236,21 @@ def stored_features(row: dict[str, Any]) -> dict[str, float | None]:
 
 
 def load_scoring_inputs(ws: Workspace, run_id: int, applicant: str | None = None,
-                        baseline_idx: list[int] | None = None
+                        baseline_idx: list[int] | None = None, speakers: dict[int, str] | None = None
                         ) -> tuple[list[dict[str, Any]], str, list[int], scoring.Baseline | None]:
     """A run's utterances with decoded features, the applicant, the baseline positions and statistics.
 
     ``baseline_idx`` names the baseline utterances by their ``idx``; without it the reviewer's marked
-    ones are kept, or the default (the applicant's first answers) is used. Positions index the
-    returned list, which is in time order.
+    ones are kept, or the default (the applicant's first answers) is used. ``speakers`` (``idx ->
+    "A"/"B"``) relabels utterances before anything is chosen, as a reviewer's correction not yet
+    stored. Positions index the returned list, which is in time order.
     """
     utts = []
     for r in vstore.utterances(ws, run_id):
         ev = json.loads(r["evidence_json"] or "{}")
-        utts.append({**r, "features": stored_features(r), "lexicon_hits": ev.get("lexicon_hits", [])})
+        speaker = (speakers or {}).get(r["idx"], r["speaker"])
+        utts.append({**r, "speaker": speaker, "features": stored_features(r),
+                     "lexicon_hits": ev.get("lexicon_hits", [])})
     if applicant is None:
         applicant = next((u["speaker"] for u in utts if u["is_applicant"]), "A")
     if not utts:
@@ -261,14 +264,19 @@ def load_scoring_inputs(ws: Workspace, run_id: int, applicant: str | None = None
     return utts, applicant, positions, scoring.estimate_baseline(utts, positions, applicant)
 
 
-def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_idx: list[int] | None = None) -> None:
+def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_idx: list[int] | None = None,
+            speakers: dict[int, str] | None = None, entry: audit.Entry | None = None) -> None:
     """Recompute arousal and risk for a voice run (new baseline, new applicant, or a calibrated model).
 
     Only the applicant's utterances are scored; the other speaker's get no arousal and no risk
     (NULL in the store, empty in the exports). See :func:`load_scoring_inputs` for how the applicant and the baseline are chosen.
+    ``speakers`` (a reviewer's relabelling) and the audit ``entry`` are stored in the same
+    transaction as the new scores.
     """
-    utts, applicant, positions, base = load_scoring_inputs(ws, run_id, applicant, baseline_idx)
+    utts, applicant, positions, base = load_scoring_inputs(ws, run_id, applicant, baseline_idx, speakers)
     if base is None:
+        if speakers or entry:
+            vstore.update_scores(ws, run_id, [], speakers=speakers, entry=entry)
         return
     refused = json.loads(runs.get_run(ws, run_id)["params_json"] or "{}").get("emotion_refused")
     model = vstore.active_risk_model(ws) or scoring.default_model()
@@ -287,7 +295,7 @@ def rescore(ws: Workspace, run_id: int, applicant: str | None = None, baseline_i
                     "deception_risk": s["deception_risk"],
                     "risk_model": s["risk_model"], "evidence_json": json.dumps(s["evidence"], ensure_ascii=False),
                     "is_baseline": int(k in positions), "is_applicant": int(u["speaker"] == applicant)})
-    vstore.update_scores(ws, run_id, out)
+    vstore.update_scores(ws, run_id, out, speakers=speakers, entry=entry)
 
 
 def relabel(ws: Workspace, run_id: int, speakers: dict[int, str] | None = None, applicant: str | None = None,
@@ -299,9 +307,8 @@ def relabel(ws: Workspace, run_id: int, speakers: dict[int, str] | None = None, 
         bad = {s for s in speakers.values() if s not in ("A", "B")}
         if bad:
             raise VigilError(f"speaker labels must be A or B, got {sorted(bad)}")
-        vstore.set_speakers(ws, run_id, speakers)
     if applicant is not None and applicant not in ("A", "B"):
         raise VigilError(f"the applicant must be speaker A or B, got {applicant!r}")
-    rescore(ws, run_id, applicant=applicant, baseline_idx=baseline_idx)
-    ws.audit("voice.relabel", run["case_id"], {"run_id": run_id, "speakers": speakers, "applicant": applicant,
-                                               "baseline_idx": baseline_idx}, actor=actor)
+    entry = audit.Entry("voice.relabel", run["case_id"], {"run_id": run_id, "speakers": speakers,
+                                                          "applicant": applicant, "baseline_idx": baseline_idx}, actor)
+    rescore(ws, run_id, applicant=applicant, baseline_idx=baseline_idx, speakers=speakers or None, entry=entry)

@@ -36,8 +36,11 @@ def utterances(ws: Workspace, run_id: int) -> Iterator[dict[str, Any]]:
     yield from ws.db.query("select * from utterances where run_id = ? order by start_s, idx", [run_id])
 
 
-def update_scores(ws: Workspace, run_id: int, scores: Sequence[dict[str, Any]]) -> None:
-    """Overwrite arousal, arousal level, risk, evidence and baseline flags (keyed by ``idx``)."""
+def update_scores(ws: Workspace, run_id: int, scores: Sequence[dict[str, Any]],
+                  speakers: dict[int, str] | None = None, entry: audit.Entry | None = None) -> None:
+    """Overwrite arousal, arousal level, risk, evidence and baseline flags (keyed by ``idx``); with
+    ``speakers`` (``idx -> "A"/"B"``) relabel those utterances and with ``entry`` append the audit
+    entry, all in one transaction."""
     sql = ("update utterances set arousal = ?, arousal_level = ?, deception_risk = ?, risk_model = ?, "
            "evidence_json = ?, is_baseline = ?, is_applicant = ? where run_id = ? and idx = ?")
     params = [[s["arousal"], s.get("arousal_level"), s["deception_risk"], s["risk_model"], s["evidence_json"], s["is_baseline"],
@@ -45,7 +48,12 @@ def update_scores(ws: Workspace, run_id: int, scores: Sequence[dict[str, Any]]) 
 
     def _write(db: sqlite_utils.Database) -> None:
         with db.atomic():
+            if speakers:
+                db.conn.executemany("update utterances set speaker = ? where run_id = ? and idx = ?",
+                                    [[v, run_id, i] for i, v in speakers.items()])
             db.conn.executemany(sql, params)
+            if entry is not None:
+                audit.append(db, entry)
 
     ws.write(_write)
 
@@ -74,11 +82,3 @@ def active_risk_model(ws: Workspace) -> dict[str, Any] | None:
     return json.loads(rows[0]["model_json"]) if rows else None
 
 
-def set_speakers(ws: Workspace, run_id: int, speakers: dict[int, str]) -> None:
-    """Relabel utterances (``idx -> "A"/"B"``), as the reviewer corrects the speaker turns."""
-    def _write(db: sqlite_utils.Database) -> None:
-        with db.atomic():
-            db.conn.executemany("update utterances set speaker = ? where run_id = ? and idx = ?",
-                                [[s, run_id, i] for i, s in speakers.items()])
-
-    ws.write(_write)
