@@ -19,11 +19,8 @@ from app.core.voice.audio import AudioTrack
 
 HOP_S = 0.05  # energy frame for splitting long turns
 READ_S = 60.0  # seconds read from the memmap at a time
-N_MFCC = 20
-MIN_SILHOUETTE = 0.15  # the 2-cluster split needs at least this mean silhouette ...
-NULL_DRAWS = 20  # ... and at least the mean of this many splits of structureless reference data
-MIN_UTTERANCES = 3  # fewer utterances are never split into two speakers
-ACTIVE_DB = 30.0  # MFCC frames more than this below the utterance's loudest frame are left out
+SAME_SPEAKER_MAX = 0.30  # between-group cosine distance up to which two groups of turns are one voice
+MIN_TURN_S = 1.0  # shorter turns do not shape the split; they join the nearer speaker afterwards
 
 _WH_EN = re.compile(r"^\s*(what|why|how|when|where|who|whom|whose|which|"
                     r"(do|does|did|are|is|was|were|can|could|would|will|have|has|had|should|may|shall)"
@@ -110,80 +107,65 @@ def _loudest_channel(track: AudioTrack, s: float, e: float) -> int:
 
 
 def speaker_embedding(track: AudioTrack, start: float, end: float) -> np.ndarray:
-    """Mean and standard deviation of MFCCs 1-20 over the active frames of a turn (40 values).
+    """The 256-d unit speaker vector of a turn (GE2E voice encoder, :func:`app.core.voice.speaker.embed`)."""
+    from app.core.voice import speaker
 
-    25 ms frames every 10 ms on 40 mel bands; frames more than :data:`ACTIVE_DB` below the
-    loudest frame of the turn (pauses, breaths) are left out.
-    """
-    import librosa
-
-    y = track.slice(start, end)
-    if len(y) < 512:
-        y = np.pad(y, (0, 512 - len(y)))
-    mfcc = librosa.feature.mfcc(y=y, sr=track.sr, n_mfcc=N_MFCC + 1, n_fft=512, win_length=400,
-                                hop_length=160, n_mels=40)
-    rms = librosa.feature.rms(y=y, frame_length=512, hop_length=160)[0][:mfcc.shape[1]]
-    db = 20 * np.log10(rms + 1e-9)
-    active = mfcc[1:, db >= db.max() - ACTIVE_DB]
-    return np.concatenate([active.mean(axis=1), active.std(axis=1)])
+    return speaker.embed(track.slice(start, end))
 
 
-def _split_silhouette(x: np.ndarray) -> tuple[np.ndarray, float]:
+def _two_way(x: np.ndarray) -> tuple[np.ndarray, float]:
+    """Average-linkage split of unit vectors ``x`` in two on cosine distance, and the mean cosine
+    distance between the two groups (the height of the last merge)."""
     from sklearn.cluster import AgglomerativeClustering
-    from sklearn.metrics import silhouette_score
 
-    labels = AgglomerativeClustering(n_clusters=2, linkage="ward").fit_predict(x)
-    return labels, float(silhouette_score(x, labels))
-
-
-def null_silhouette(x: np.ndarray, draws: int = NULL_DRAWS, seed: int = 0) -> float:
-    """Mean silhouette of the best 2-cluster split of data with no cluster structure.
-
-    Each draw is Gaussian with the principal axes and variances of ``x`` (a parametric version of
-    the reference distribution of Tibshirani, Walther & Hastie's gap statistic, 2001), clustered
-    like ``x``. It tells how good a split of ``len(x)`` points in this many dimensions looks by
-    chance: about 0.3 for 5 turns, 0.2 for 14, under 0.1 for 30 or more.
-    """
-    rng = np.random.default_rng(seed)
-    xc = x - x.mean(axis=0)
-    _, sv, vt = np.linalg.svd(xc, full_matrices=False)
-    scale = sv / np.sqrt(max(len(x) - 1, 1))
-    return float(np.mean([_split_silhouette((rng.standard_normal((len(x), len(sv))) * scale) @ vt)[1]
-                          for _ in range(draws)]))
+    labels = AgglomerativeClustering(n_clusters=2, metric="cosine", linkage="average").fit_predict(x)
+    between = 1.0 - x[labels == 0] @ x[labels == 1].T
+    return labels, float(between.mean())
 
 
-def cluster_speakers(embeddings: np.ndarray) -> tuple[np.ndarray, float, float]:
+def cluster_speakers(embeddings: np.ndarray, durations: np.ndarray | None = None,
+                     threshold: float = SAME_SPEAKER_MAX) -> tuple[np.ndarray, float, float]:
     """Split turns into one or two speakers.
 
-    The embeddings are standardised (per feature, across the turns) and split in two by Ward
-    agglomerative clustering. It is two speakers when the mean silhouette of that split is at
-    least :data:`MIN_SILHOUETTE` and at least :func:`null_silhouette` of the same data, i.e. the
-    split is clearer than the best split of structureless data of the same size and spread.
+    The turns of at least :data:`MIN_TURN_S` (all turns, when fewer than two are that long) are
+    split in two by average-linkage agglomerative clustering on the cosine distance between their
+    embeddings. It is two speakers when the mean cosine distance between the two groups exceeds
+    ``threshold``; the shorter turns then join the speaker whose mean vector is nearer. The
+    distance is absolute (it does not depend on how many turns there are), so a short interview is
+    judged like a long one.
 
     Parameters
     ----------
     embeddings : numpy.ndarray
         One row per turn (:func:`speaker_embedding`).
+    durations : numpy.ndarray, optional
+        Seconds per turn; without it every turn counts as long enough.
+    threshold : float, default :data:`SAME_SPEAKER_MAX`
+        Largest between-group distance still taken for one speaker.
 
     Returns
     -------
     labels : numpy.ndarray
         0/1 per turn, 0 for the speaker of the first turn; all 0 for one speaker.
-    silhouette, chance : float
-        The split's mean silhouette and the chance level it was compared with; NaN with fewer
-        than :data:`MIN_UTTERANCES` turns (always one speaker).
+    distance, threshold : float
+        The split's between-group distance (NaN with fewer than two turns: always one speaker)
+        and the threshold it was compared with.
     """
-    from sklearn.preprocessing import StandardScaler
-
     n = len(embeddings)
-    if n < MIN_UTTERANCES:
-        return np.zeros(n, dtype=int), float("nan"), float("nan")
-    x = StandardScaler().fit_transform(embeddings)
-    labels, score = _split_silhouette(x)
-    chance = null_silhouette(x)
-    if score < max(MIN_SILHOUETTE, chance):
-        return np.zeros(n, dtype=int), score, chance
-    return (labels != labels[0]).astype(int), score, chance
+    if n < 2:
+        return np.zeros(n, dtype=int), float("nan"), threshold
+    x = np.asarray(embeddings, dtype=np.float64)
+    x = x / np.linalg.norm(x, axis=1, keepdims=True)
+    core = np.ones(n, dtype=bool) if durations is None else np.asarray(durations) >= MIN_TURN_S
+    if core.sum() < 2:
+        core[:] = True
+    core_labels, distance = _two_way(x[core])
+    if distance <= threshold:
+        return np.zeros(n, dtype=int), distance, threshold
+    centroids = np.stack([x[core][core_labels == k].mean(axis=0) for k in (0, 1)])
+    labels = np.argmax(x @ (centroids / np.linalg.norm(centroids, axis=1, keepdims=True)).T, axis=1)
+    labels[core] = core_labels
+    return (labels != labels[0]).astype(int), distance, threshold
 
 
 def utterances(track: AudioTrack, segments: list[tuple[float, float]], merge_gap_s: float = 0.5,
@@ -217,7 +199,8 @@ def utterances(track: AudioTrack, segments: list[tuple[float, float]], merge_gap
         chans = [_loudest_channel(track, s, e) for s, e in spans]
         return [Utterance(s, e, "AB"[c], c) for (s, e), c in zip(spans, chans)]
     spans = [p for s, e in _merge(spans, merge_gap_s) for p in _split(track, s, e, max_len_s)]
-    who, _, _ = cluster_speakers(np.array([speaker_embedding(track, s, e) for s, e in spans]))
+    who, _, _ = cluster_speakers(np.array([speaker_embedding(track, s, e) for s, e in spans]),
+                                 np.array([e - s for s, e in spans]))
     return [Utterance(s, e, "AB"[k]) for (s, e), k in zip(spans, who)]
 
 
