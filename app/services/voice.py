@@ -43,7 +43,7 @@ class VoiceConfig:
 
     def model_names(self) -> list[str]:
         """Models this configuration uses."""
-        names = ["silero_vad"]
+        names = ["silero_vad", "speaker_encoder"]
         if not self.transcript:
             names.append("whisper_base" if self.asr_model == "whisper-base" else "whisper_tiny_en")
         return names

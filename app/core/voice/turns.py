@@ -2,10 +2,14 @@
 
 :func:`utterances` turns VAD segments into speaker turns. A track that keeps one party per
 channel (``AudioTrack.channels``) is labelled by channel energy. A mono track is clustered: each
-utterance is described by the mean and standard deviation, over its active frames, of MFCCs 1-20
-(c0, the loudness, is left out), standardised across the utterances of the recording and split in
-two by Ward agglomerative clustering. Two speakers are kept only when the split is clearer than
-chance (see :func:`cluster_speakers`); otherwise everyone is "A".
+turn is embedded by a pretrained speaker encoder (Resemblyzer's GE2E d-vector, run with
+onnxruntime: :mod:`app.core.voice.speaker`), and the turns of at least :data:`MIN_TURN_S` are
+split in two by average-linkage clustering on the cosine distance between their embeddings. The
+distance is absolute, the same in every recording, so it is compared with a fixed threshold
+(:data:`SAME_SPEAKER_MAX`, chosen on one set of voices and checked on another: see
+``models/cards/speaker_encoder.md``): two speakers when the groups lie further apart, otherwise
+everyone is "A". Shorter turns join the nearer speaker. A four-turn interview is judged as well
+as an hour-long one.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from app.core.voice.audio import AudioTrack
 HOP_S = 0.05  # energy frame for splitting long turns
 READ_S = 60.0  # seconds read from the memmap at a time
 SAME_SPEAKER_MAX = 0.30  # between-group cosine distance up to which two groups of turns are one voice
+#                          (tools/speaker_threshold.py on the tune set; see models/cards/speaker_encoder.md)
 MIN_TURN_S = 1.0  # shorter turns do not shape the split; they join the nearer speaker afterwards
 
 _WH_EN = re.compile(r"^\s*(what|why|how|when|where|who|whom|whose|which|"
