@@ -161,3 +161,28 @@ def test_everyone_alike_or_too_few_turns_is_one_speaker() -> None:
     labels, distance, _ = cluster_speakers(emb[:1])
     assert labels.tolist() == [0] and np.isnan(distance)
     assert cluster_speakers(np.zeros((0, 256)))[0].tolist() == []
+
+
+def test_altered_encoder_file_is_a_model_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from app.core.errors import ModelError
+    from app.core.models import model_path
+    from app.paths import models_dir
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(models_dir() / "manifest.json", models / "manifest.json")
+    data = bytearray((models_dir() / "speaker_encoder.onnx").read_bytes())
+    data[-1] ^= 0xFF
+    (models / "speaker_encoder.onnx").write_bytes(bytes(data))
+    monkeypatch.setenv("VIGIL_MODELS", str(models))
+    model_path.cache_clear()
+    speaker._session.cache_clear()
+    try:
+        with pytest.raises(ModelError, match="speaker_encoder.*sha256 mismatch") as err:
+            speaker.embed(np.zeros(16000, np.float32) + 0.01)
+        assert "\n" not in str(err.value)
+    finally:
+        model_path.cache_clear()
+        speaker._session.cache_clear()
