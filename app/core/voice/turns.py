@@ -8,8 +8,8 @@ split in two by average-linkage clustering on the cosine distance between their 
 distance is absolute, the same in every recording, so it is compared with a fixed threshold
 (:data:`SAME_SPEAKER_MAX`, chosen on one set of voices and checked on another: see
 ``models/cards/speaker_encoder.md``): two speakers when the groups lie further apart, otherwise
-everyone is "A". Shorter turns join the nearer speaker. A four-turn interview is judged as well
-as an hour-long one.
+everyone is "A". Shorter turns join the nearer speaker. The number of turns does not move the
+threshold, so a four-turn interview is split as readily as a long one.
 """
 
 from __future__ import annotations
