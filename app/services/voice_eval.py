@@ -31,10 +31,10 @@ import hashlib
 import io
 import os
 import re
-import unicodedata
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
