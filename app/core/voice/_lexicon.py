@@ -137,11 +137,11 @@ def simplify(text: str) -> str:
     """Traditional Chinese characters converted to Simplified, keeping the text's length."""
     if not text:
         return text
-    import zhconv
+    from app.core.voice.simplified import to_simplified
 
-    simp = zhconv.convert(text, "zh-cn")
+    simp = to_simplified(text)
     if len(simp) != len(text):
-        simp = "".join(t if len(t := zhconv.convert(c, "zh-cn")) == 1 else c for c in text)
+        simp = "".join(t if len(t := to_simplified(c)) == 1 else c for c in text)
     return simp
 
 

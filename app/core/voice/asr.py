@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from app.core.errors import MediaError, ModelError
+from app.core.voice.simplified import to_simplified
 from app.core.voice.vad import clip_speech_segments
 from app.core.voice.whisper_models import whisper_model_dir
 
 SAMPLE_RATE = 16000
-_HAN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 LANGUAGES = ("zh", "en")
 # Neutral on purpose: a topical prompt ("...关于贷款申请。") made Whisper loop "贷款申请" over unclear
 # Mandarin in our tests, putting words in the applicant's mouth.
@@ -103,15 +103,6 @@ class Transcript:
     def text(self) -> str:
         """All segment texts joined (no separator for Chinese, a space for English)."""
         return ("" if self.language == "zh" else " ").join(s.text for s in self.segments)
-
-
-def _simplified(text: str) -> str:
-    """``text`` with any Chinese characters in their Simplified (mainland) form."""
-    if not _HAN.search(text):
-        return text
-    import zhconv
-
-    return zhconv.convert(text, "zh-cn")
 
 
 # --------------------------------------------------------------------------- transcriber
@@ -322,9 +313,9 @@ def _echo(text: str, prompt: str | None) -> bool:
 
 def _segment(seg: Any) -> Segment:
     """faster-whisper segment -> :class:`Segment` (Chinese always in Simplified characters)."""
-    words = [Word(_simplified(w.word.strip()), float(w.start), float(w.end), float(w.probability))
+    words = [Word(to_simplified(w.word.strip()), float(w.start), float(w.end), float(w.probability))
              for w in (seg.words or []) if w.word.strip()]
-    return Segment(float(seg.start), float(seg.end), _simplified(seg.text.strip()), words)
+    return Segment(float(seg.start), float(seg.end), to_simplified(seg.text.strip()), words)
 
 
 # --------------------------------------------------------------------------- subtitles
