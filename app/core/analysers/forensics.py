@@ -12,7 +12,6 @@ the pipeline configuration carries its file and sha256 here.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
