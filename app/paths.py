@@ -15,9 +15,14 @@ APP_NAME = "Vigil"
 APP_AUTHOR = "Vigil"
 
 
+def frozen() -> bool:
+    """True in the PyInstaller bundle (``make package``), False when run from a source installation."""
+    return bool(getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"))
+
+
 def bundle_root() -> Path:
     """Directory that holds ``models/`` and ``resources/`` (repo root, or PyInstaller's _MEIPASS)."""
-    if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
+    if frozen():
         return Path(sys._MEIPASS)  # type: ignore[attr-defined]
     return Path(__file__).resolve().parents[1]
 
@@ -38,7 +43,7 @@ def assembled_models_dir() -> Path:
     In a frozen bundle they were joined at build time into its ``models/``; otherwise they are joined
     on first use into the user cache.
     """
-    if getattr(sys, "frozen", False) and hasattr(sys, "_MEIPASS"):
+    if frozen():
         return bundle_root() / "models"
     return user_cache_dir() / "models"
 

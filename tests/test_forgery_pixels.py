@@ -125,13 +125,16 @@ def test_train_forgery_trains_activates_and_analyses_use_it(pyfeat_media: Path, 
     sha, params_json = sqlite3.connect(ws).execute(
         "select sha256, params_json from forgery_models where kind = 'blend' and active = 1").fetchone()
     record = json.loads(params_json)
-    assert sha == report["sha256"] and Path(record["weights"]).is_file()
+    # what is activated is the ONNX export written beside the torch weights (analyses run it)
+    assert report["onnx"] == str(out.with_suffix(".onnx"))
+    assert hashlib.sha256(out.with_suffix(".onnx").read_bytes()).hexdigest() == report["onnx_sha256"]
+    assert sha == report["onnx_sha256"] and Path(record["weights"]).is_file()
     assert not list((data / "forgery").glob("*.json"))
     # an analysis in that workspace now runs with the institution's model and records it
     proc = _vigil("analyze", pyfeat_media / "single_face.mp4", "--workspace", ws, "--no-voice", data=data)
     assert proc.returncode == 0, proc.stderr
     params = json.loads(sqlite3.connect(ws).execute("select params_json from runs").fetchone()[0])
-    assert params["blend_model_sha256"] == report["sha256"]
+    assert params["blend_model_sha256"] == report["onnx_sha256"]
     # another workspace on the same machine keeps the shipped model
     other = tmp_path / "w2.db"
     proc = _vigil("analyze", pyfeat_media / "single_face.mp4", "--workspace", other, "--no-voice", data=data)
@@ -159,6 +162,22 @@ def test_train_forgery_bad_input(tmp_path: Path, pyfeat_media: Path) -> None:
     proc = _vigil("train-forgery", "--real", faceless, "--out", tmp_path / "m.pt", "--epochs", "1", data=data)
     assert proc.returncode == 2 and "no usable faces" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "m.pt").exists()
+    # --out names the torch weights; the ONNX export goes beside them, so an .onnx name is refused
+    proc = _vigil("train-forgery", "--real", faceless, "--out", tmp_path / "m.onnx", data=data)
+    assert proc.returncode == 2 and "name the torch weights" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_torch_weights_activated_before_onnx_are_refused_with_a_clear_message() -> None:
+    """A workspace whose blending model was activated as a .pt (before the CNNs ran from ONNX) is
+    told to re-activate, not sent into a traceback."""
+    import hashlib
+
+    from app.core.analysers.forensics import verified_blend_weights
+    from app.core.errors import VigilError
+
+    pt = REPO / "models" / "sbi_blendnet.pt"
+    with pytest.raises(VigilError, match="re-run vigil train-forgery --activate"):
+        verified_blend_weights(pt, hashlib.sha256(pt.read_bytes()).hexdigest())
 
 
 def test_short_low_rate_clip_is_judged_on_all_its_samples(pyfeat_media: Path) -> None:

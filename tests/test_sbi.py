@@ -17,12 +17,13 @@ import pytest
 
 from app.core.face.landmarker import FaceLandmarker
 from app.core.forensics.sbi.blend import face_crop, self_blend
-from app.core.forensics.sbi.model import BlendDetector
+from app.core.forensics.sbi.detector import BlendDetector
 from app.core.media.reader import iter_frames
 from tests._tamper import paste_face
 
 REPO = Path(__file__).resolve().parents[1]
-WEIGHTS = REPO / "models" / "sbi_blendnet.pt"
+WEIGHTS = REPO / "models" / "sbi_blendnet.pt"  # the trained torch weights
+ONNX = REPO / "models" / "sbi_blendnet.onnx"  # their export, which analyses run
 CARD = REPO / "models" / "cards" / "sbi_blendnet.md"
 
 
@@ -55,7 +56,7 @@ def _still_face(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def detector() -> BlendDetector:
-    return BlendDetector(WEIGHTS)
+    return BlendDetector(ONNX)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +101,10 @@ def test_face_crop_shape(still: tuple[np.ndarray, np.ndarray]) -> None:
 
 def test_committed_weights_load_and_give_probabilities(detector: BlendDetector,
                                                        still: tuple[np.ndarray, np.ndarray]) -> None:
-    assert WEIGHTS.stat().st_size < 2_000_000
-    assert sum(p.numel() for p in detector.net.parameters()) <= 300_000
+    from app.core.forensics.sbi.model import load_blendnet
+
+    assert WEIGHTS.stat().st_size < 2_000_000 and ONNX.stat().st_size < 2_000_000
+    assert sum(p.numel() for p in load_blendnet(WEIGHTS).parameters()) <= 300_000
     rgb, pts = still
     rng = np.random.default_rng(0)
     crops = np.stack([face_crop(rgb, pts), rng.integers(0, 256, (128, 128, 3), dtype=np.uint8),
@@ -160,7 +163,9 @@ def test_train_smoke(pyfeat_media: Path, tmp_path: Path) -> None:
     import hashlib
 
     assert hashlib.sha256(out.read_bytes()).hexdigest() == res["sha256"]
-    p = BlendDetector(out).score(np.zeros((2, 128, 128, 3), np.uint8))
+    onnx = tmp_path / "tiny.onnx"  # the export analyses run, written beside the torch weights
+    assert res["onnx"] == str(onnx) and hashlib.sha256(onnx.read_bytes()).hexdigest() == res["onnx_sha256"]
+    p = BlendDetector(onnx).score(np.zeros((2, 128, 128, 3), np.uint8))
     assert p.shape == (2,) and np.all((p >= 0) & (p <= 1))
 
 

@@ -50,6 +50,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     if args.max_faces < 1 or args.stride < 1:
         raise VigilError("--max-faces and --stride must be at least 1")
     config = PipelineConfig(max_faces=args.max_faces, stride=args.stride)
+    if not args.no_voice and args.asr_model != "whisper-base":
+        from app.core.voice.whisper_models import whisper_model_dir
+
+        whisper_model_dir(args.asr_model)  # a model this installation lacks is refused before the video is read
     voice = None if args.no_voice else VoiceConfig(language=args.language, asr_model=args.asr_model,
                                                    transcript=args.transcript)
     name = Path(args.video).name
@@ -212,13 +216,14 @@ def cmd_cases(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     """List every model with its licence, and optionally verify its sha256."""
-    from app.core.models import load_manifest, verify
+    from app.core.models import NOT_INSTALLED, load_manifest, verify
 
     rows = []
     for m in load_manifest().values():
         status = verify(m) if args.verify else "not checked"
         rows.append({"name": m.name, "task": m.task, "licence": m.licence, "commercial_use": m.commercial_use,
-                     "file": str(m.path), "sha256": m.sha256, "status": status, "card": m.card})
+                     "file": str(m.path), "sha256": m.sha256, "status": status, "card": m.card,
+                     "bundled": m.bundled})
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
@@ -226,7 +231,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             print(f"{r['name']:20} {r['licence']:12} {'commercial ok' if r['commercial_use'] else 'NON-COMMERCIAL':14} "
                   f"sha256 {r['sha256'][:12]}…  {r['status']}")
             print(f"{'':20} {r['task']}")
-    bad = [r["name"] for r in rows if r["status"] not in ("ok", "not checked")]
+    bad = [r["name"] for r in rows if r["status"] not in ("ok", "not checked", NOT_INSTALLED)]
     if bad:
         raise VigilError(f"model check failed for: {', '.join(bad)}")
     return 0
@@ -286,7 +291,13 @@ def cmd_forgery_eval(args: argparse.Namespace) -> int:
 
 def cmd_train_forgery(args: argparse.Namespace) -> int:
     """Train the blending-boundary CNN on real faces (self-blended images) and optionally use it."""
-    from app.core.forensics.sbi.train import train
+    try:
+        from app.core.forensics.sbi.train import onnx_path, train
+    except ModuleNotFoundError as exc:  # the frozen bundle carries no torch (installer/README.md)
+        if exc.name != "torch":
+            raise
+        raise VigilError("vigil train-forgery needs torch, which this installation does not carry; "
+                         "train in a source installation (pip install -e .) and activate the model there") from exc
     from app.services.forgery import activate_blend_model
 
     missing = [p for p in args.real if not Path(p).exists()]
@@ -302,6 +313,10 @@ def cmd_train_forgery(args: argparse.Namespace) -> int:
         (out.parent / f".{out.name}.probe").unlink()
     except OSError as exc:
         raise VigilError(f"{out}: cannot write there ({exc.strerror or exc})") from exc
+    try:
+        onnx_path(out)
+    except ValueError as exc:
+        raise VigilError(str(exc)) from exc
     if args.epochs < 1 or args.every < 1:
         raise VigilError("--epochs and --every must be at least 1")
     try:
@@ -311,7 +326,7 @@ def cmd_train_forgery(args: argparse.Namespace) -> int:
         raise VigilError(str(exc)) from exc
     if args.activate:
         with open_workspace(args) as ws:
-            report["activated"] = activate_blend_model(ws, str(out), report)
+            report["activated"] = activate_blend_model(ws, report["onnx"], report)
     if args.json:
         print(json.dumps(report, indent=2, default=str))
         return 0
@@ -474,7 +489,7 @@ def build_parser() -> argparse.ArgumentParser:
     tf = sub.add_parser("train-forgery", help="train the blending-boundary detector on your own real face media")
     tf.add_argument("--real", nargs="+", required=True, metavar="DIR",
                     help="folders or files of real (untampered) face videos and images")
-    tf.add_argument("--out", required=True, metavar="MODEL", help="where to write the weights (.pt)")
+    tf.add_argument("--out", required=True, metavar="MODEL", help="where to write the weights (.pt; their ONNX export goes beside them)")
     tf.add_argument("--epochs", type=int, default=12)
     tf.add_argument("--seed", type=int, default=0)
     tf.add_argument("--every", type=int, default=4, metavar="K", help="keep every K-th video frame")

@@ -31,6 +31,9 @@ class ModelEntry:
     source: str
     card: str
     version: str
+    #: False for a model the packaged app (``make package``) leaves out, e.g. the optional Whisper
+    #: tiny.en; a source installation has every model.
+    bundled: bool = True
 
     @property
     def path(self) -> Path:
@@ -69,15 +72,30 @@ def load_manifest() -> dict[str, ModelEntry]:
         raise ModelError(f"model manifest not found at {path}; the installation is incomplete") from exc
     except json.JSONDecodeError as exc:
         raise ModelError(f"model manifest {path} is not valid JSON: {exc}") from exc
-    fields = ModelEntry.__dataclass_fields__
-    return {m["name"]: ModelEntry(**{k: m[k] for k in fields}) for m in raw["models"]}
+    fields = [k for k in ModelEntry.__dataclass_fields__ if k != "bundled"]
+    return {m["name"]: ModelEntry(**{k: m[k] for k in fields}, bundled=bool(m.get("bundled", True)))
+            for m in raw["models"]}
+
+
+#: :func:`verify`'s status for a model the packaged app leaves out (``"bundled": false``).
+NOT_INSTALLED = "not in this installation"
+
+
+def not_in_this_installation(entry: ModelEntry) -> bool:
+    """True if ``entry`` is a model the packaged app leaves out and this is the packaged app."""
+    from app.paths import frozen
+
+    return frozen() and not entry.bundled
 
 
 def verify(entry: ModelEntry) -> str:
-    """Return ``"ok"``, ``"missing"`` or ``"sha256 mismatch"`` for a model file.
+    """Return ``"ok"``, ``"missing"``, ``"sha256 mismatch"`` or :data:`NOT_INSTALLED` for a model file.
 
-    An ``assembled:`` model is (re)built from its carrier packages first when needed.
+    An ``assembled:`` model is (re)built from its carrier packages first when needed. In the packaged
+    app a model it leaves out (``"bundled": false``) is :data:`NOT_INSTALLED`.
     """
+    if not_in_this_installation(entry):
+        return NOT_INSTALLED
     if entry.file.startswith("assembled:"):
         from app.core.voice.whisper_models import assembled_model
 

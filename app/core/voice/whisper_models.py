@@ -19,7 +19,7 @@ from pathlib import Path
 
 from app.core.errors import ModelError
 from app.core.media.probe import file_sha256
-from app.core.models import load_manifest
+from app.core.models import load_manifest, not_in_this_installation
 from app.paths import assembled_models_dir
 
 CHUNK = 8 << 20  # bytes per read when joining the model halves
@@ -46,6 +46,9 @@ def _expected_sha256(name: str) -> tuple[str, str]:
     entries = load_manifest()
     if key not in entries:
         raise ModelError(f"model '{key}' is not in models/manifest.json; the installation is incomplete")
+    if not_in_this_installation(entries[key]):
+        raise ModelError(f"speech model {name} is not part of this installation (the packaged Vigil carries "
+                         "whisper-base only); use --asr-model whisper-base, or run Vigil from a source installation")
     return entries[key].file, entries[key].sha256
 
 

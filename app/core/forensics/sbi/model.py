@@ -1,8 +1,8 @@
-"""BlendNet: a small CNN that scores a 128 x 128 face crop for a blending boundary.
+"""BlendNet: a small CNN that scores a 128 x 128 face crop for a blending boundary (torch; training only).
 
-Trained by :mod:`app.core.forensics.sbi.train` (``vigil train-forgery``) on real faces (label 0) against their self-blends (label 1).
-:class:`BlendDetector` loads the weights and scores crops made by
-:func:`app.core.forensics.sbi.blend.face_crop`.
+Trained by :mod:`app.core.forensics.sbi.train` (``vigil train-forgery``) on real faces (label 0) against
+their self-blends (label 1), then exported to ONNX (:func:`load_blendnet`, :mod:`app.core.onnx_export`).
+Analyses run the export with :class:`app.core.forensics.sbi.detector.BlendDetector`, which needs no torch.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ import numpy as np
 import torch
 from torch import nn
 
-INPUT_SIZE = 128
-MEAN = (0.485, 0.456, 0.406)
-STD = (0.229, 0.224, 0.225)
+from app.core.forensics.sbi.detector import INPUT_SIZE, MEAN, STD
+
+__all__ = ["CHANNELS", "INPUT_SIZE", "BlendNet", "export_blendnet", "load_blendnet", "to_tensor"]
+
 CHANNELS = (16, 32, 64, 128, 128)
 
 
@@ -49,43 +50,15 @@ def to_tensor(crops: np.ndarray) -> torch.Tensor:
     return (x - mean) / std
 
 
-class BlendDetector:
-    """Probability that a face crop contains a blending boundary.
+def load_blendnet(weights_path: str | os.PathLike[str]) -> BlendNet:
+    """A BlendNet in eval mode with the state_dict of ``weights_path`` (a ``.pt`` from training)."""
+    net = BlendNet()
+    net.load_state_dict(torch.load(Path(weights_path), map_location="cpu", weights_only=True))
+    return net.eval()
 
-    Parameters
-    ----------
-    weights_path : a ``BlendNet`` state_dict saved by ``vigil train-forgery``.
-    batch_size : crops per forward pass.
-    """
 
-    def __init__(self, weights_path: str | os.PathLike[str], batch_size: int = 64) -> None:
-        self.weights_path = Path(weights_path)
-        state = torch.load(self.weights_path, map_location="cpu", weights_only=True)
-        self.net = BlendNet()
-        self.net.load_state_dict(state)
-        self.net.eval()
-        self.batch_size = batch_size
+def export_blendnet(weights_path: str | os.PathLike[str], out: str | os.PathLike[str]) -> str:
+    """Export the BlendNet of ``weights_path`` to the ONNX file ``out``; returns its sha256."""
+    from app.core.onnx_export import export_onnx
 
-    def score(self, crops: np.ndarray) -> np.ndarray:
-        """Blending probability for each crop.
-
-        Parameters
-        ----------
-        crops : (N, 128, 128, 3) uint8 RGB, from :func:`~app.core.forensics.sbi.blend.face_crop`.
-
-        Returns
-        -------
-        numpy.ndarray
-            (N,) float32 in 0..1.
-        """
-        crops = np.asarray(crops)
-        if crops.ndim != 4 or crops.shape[1:] != (INPUT_SIZE, INPUT_SIZE, 3) or crops.dtype != np.uint8:
-            raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}, 3) uint8 crops, got "
-                             f"{crops.shape} {crops.dtype}")
-        out = []
-        with torch.inference_mode():
-            for i in range(0, len(crops), self.batch_size):
-                out.append(torch.sigmoid(self.net(to_tensor(crops[i:i + self.batch_size]))).numpy())
-        if not out:
-            return np.zeros(0, np.float32)
-        return np.concatenate(out).astype(np.float32)
+    return export_onnx(load_blendnet(weights_path), (1, 3, INPUT_SIZE, INPUT_SIZE), out, "logit")

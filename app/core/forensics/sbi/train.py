@@ -30,7 +30,7 @@ import torch
 from app.core.errors import VigilError
 from app.core.face.landmarker import FaceLandmarker
 from app.core.forensics.sbi.blend import crop_box, crop_square, face_crop, self_blend, xray_blend
-from app.core.forensics.sbi.model import BlendNet, to_tensor
+from app.core.forensics.sbi.model import BlendNet, export_blendnet, to_tensor
 from app.core.media.reader import iter_frames
 
 VIDEO_EXT = {".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v"}
@@ -162,6 +162,21 @@ def save_state(net: BlendNet, out: Path) -> str:
     return hashlib.sha256(buf.getvalue()).hexdigest()
 
 
+def onnx_path(out: str | Path) -> Path:
+    """Where the ONNX export of the weights ``out`` goes: beside it, as ``.onnx``.
+
+    Raises
+    ------
+    ValueError
+        If ``out`` is itself a ``.onnx`` name (it names the torch weights).
+    """
+    out = Path(out)
+    if out.suffix.lower() == ".onnx":
+        raise ValueError(f"{out}: name the torch weights (e.g. {out.with_suffix('.pt').name}); "
+                         "the ONNX export is written beside them")
+    return out.with_suffix(".onnx")
+
+
 def train(real_paths: list[str | Path], out: str | Path, epochs: int = 12, seed: int = 0, every: int = 4,
           holdout: list[str] | None = None, batch_size: int = 32, lr: float = 1e-3,
           say: Callable[[str], None] | None = print, xray: float = 0.0) -> dict:
@@ -170,7 +185,8 @@ def train(real_paths: list[str | Path], out: str | Path, epochs: int = 12, seed:
     Parameters
     ----------
     real_paths : files or directories of real (untampered) face videos and images.
-    out : where to write the state_dict.
+    out : where to write the state_dict (``.pt``); its ONNX export, which analyses run, goes beside it
+        (:func:`onnx_path`).
     epochs : passes over the training faces; fresh self-blends every pass.
     seed : seeds numpy and torch; the same data and seed give the same weights.
     every : keep every ``every``-th video frame.
@@ -185,6 +201,7 @@ def train(real_paths: list[str | Path], out: str | Path, epochs: int = 12, seed:
         Files used, face counts, per-epoch train loss/accuracy, validation metrics, sha256, seconds.
     """
     t0 = time.time()
+    onnx_out = onnx_path(out)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -237,12 +254,13 @@ def train(real_paths: list[str | Path], out: str | Path, epochs: int = 12, seed:
             f"val auc {val['auc']:.3f} val acc {val['acc']:.3f}")
     train_eval = evaluate(net, tr, seed + 2)
     sha = save_state(net, Path(out))
+    onnx_sha = export_blendnet(out, onnx_out)  # what analyses run (no torch at analysis time)
     result = {"train_files": [f.name for f in train_files], "val_files": [f.name for f in val_files],
               "n_train": len(tr), "n_val": len(va), "history": history, "train_eval": train_eval,
               "val": history[-1] if history else {}, "sha256": sha, "out": str(out),
-              "seconds": time.time() - t0}
+              "onnx": str(onnx_out), "onnx_sha256": onnx_sha, "seconds": time.time() - t0}
     say(f"train (fixed self-blends) auc {train_eval['auc']:.3f} acc {train_eval['acc']:.3f}")
-    say(f"saved {out} sha256 {sha} in {result['seconds']:.0f} s")
+    say(f"saved {out} sha256 {sha} and its ONNX export {onnx_out} in {result['seconds']:.0f} s")
     return result
 
 
