@@ -9,7 +9,8 @@ does not work:
    tiny.en), which ``vigil analyze --asr-model whisper-tiny.en`` then refuses in one clear line;
 3. ``vigil analyze`` of a real interview clip with video and voice (the bundle's own sample face clip
    with its read-speech sample laid under it by ffmpeg): faces on nearly every frame, and a transcript
-   that has the words that were read;
+   that has the words that were read; then a Mandarin sentence spoken by espeak-ng, analysed with
+   ``--language zh``, whose transcript must be in Chinese characters (it passes OpenCC's t2s tables);
 4. ``vigil gui --screenshot`` of that case (Qt offscreen): a 1600x1000 PNG with content;
 5. ``vigil bench --first-paint``: the frozen window's first start on an empty workspace.
 
@@ -17,7 +18,7 @@ Each command starts from an empty user data folder and a temporary working direc
 Python and virtual-environment variables removed. Unless ``--online`` is given, the steps run in a
 network namespace of their own (``unshare -rn`` or, as root, ``unshare -n``) where no connection can
 be made, and the test first proves that. Only the standard library is used, so any Python 3.11 runs
-it; ffmpeg must be on PATH.
+it; ffmpeg and espeak-ng must be on PATH.
 """
 
 from __future__ import annotations
@@ -179,6 +180,24 @@ def smoke(bundle: Path, offline: bool) -> dict[str, object]:
             raise SmokeFailure(f"analyze: {len(utts)} utterances, words heard {heard} of {list(SPOKEN)}: {text!r}")
         print(f"ok  analyze: case {case}, {len(frames)} frames ({faced} with a face), {len(utts)} utterances, "
               f"{len(heard)}/{len(SPOKEN)} read words in the transcript ({wall:.1f} s)", flush=True)
+
+        # Mandarin: the transcript goes through OpenCC's t2s tables, which the bundle must carry.
+        espeak = shutil.which("espeak-ng")
+        if espeak is None:
+            raise SmokeFailure("espeak-ng is not on PATH (needed to speak the Mandarin check)")
+        zh_wav = tmp / "zh.wav"
+        subprocess.run([espeak, "-v", "cmn", "-s", "130", "-w", str(zh_wav), "我想申请贷款。我在银行工作了五年。"],
+                       check=True, capture_output=True)
+        out, _, wall = run(exe, ["analyze", str(zh_wav), "--workspace", ws, "--case", "smoke-zh", "--language", "zh"],
+                           env, tmp, 300)
+        zh_csv = tmp / "zh_utterances.csv"
+        run(exe, ["export", out.strip().splitlines()[-1], "--workspace", ws, "--utterances-csv", str(zh_csv)],
+            env, tmp, 120)
+        zh_text = "".join(u.get("text", "") for u in read_csv_rows(zh_csv))
+        if not re.search(r"[\u4e00-\u9fff]", zh_text):
+            raise SmokeFailure(f"analyze --language zh: no Chinese characters in the transcript: {zh_text!r}")
+        report.update(zh_transcript=zh_text, zh_analyze_s=round(wall, 1))
+        print(f"ok  analyze --language zh: transcript {zh_text!r} ({wall:.1f} s)", flush=True)
 
         png = tmp / "window.png"
         _, _, wall = run(exe, ["gui", case, "--workspace", ws, "--screenshot", str(png)], env, tmp, 300)

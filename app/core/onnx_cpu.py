@@ -1,4 +1,4 @@
-"""onnxruntime sessions for Vigil's own CNNs (expression, blending boundary), on the CPU.
+"""onnxruntime sessions for Vigil's own networks (expression, blending boundary, speaker encoder), on the CPU.
 
 The two CNNs were trained or ported in torch (``models/*.pt``, ``app/core/analysers/_mini_xception.py``,
 ``app/core/forensics/sbi/model.py``) and run from their ONNX exports (``models/*.onnx``, written by
@@ -17,8 +17,9 @@ from app.core.errors import VigilError
 MAX_THREADS = 2
 
 
-def cpu_session(path: str | os.PathLike[str]) -> object:
-    """An ``onnxruntime.InferenceSession`` of ``path`` on the CPU execution provider.
+def cpu_session(path: str | os.PathLike[str], threads: int = MAX_THREADS) -> object:
+    """An ``onnxruntime.InferenceSession`` of ``path`` on the CPU execution provider, with at most
+    ``threads`` intra-op threads.
 
     Raises
     ------
@@ -28,7 +29,7 @@ def cpu_session(path: str | os.PathLike[str]) -> object:
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = max(1, min(MAX_THREADS, os.cpu_count() or 1))
+    opts.intra_op_num_threads = max(1, min(threads, os.cpu_count() or 1))
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.log_severity_level = 3

@@ -42,15 +42,10 @@ BATCH = 32  # partial utterances per onnxruntime call
 
 @lru_cache(maxsize=1)
 def _session() -> object:
-    """The onnxruntime session of the verified model file."""
-    import onnxruntime as ort
+    """The onnxruntime session of the verified model file (one thread: a small LSTM, run beside Whisper)."""
+    from app.core.onnx_cpu import cpu_session
 
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.log_severity_level = 3
-    return ort.InferenceSession(str(model_path("speaker_encoder")), sess_options=opts,
-                                providers=["CPUExecutionProvider"])
+    return cpu_session(model_path("speaker_encoder"), threads=1)
 
 
 def normalize_volume(wav: np.ndarray, target_dbfs: float = TARGET_DBFS) -> np.ndarray:
