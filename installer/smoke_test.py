@@ -186,7 +186,7 @@ def smoke(bundle: Path, offline: bool) -> dict[str, object]:
         if espeak is None:
             raise SmokeFailure("espeak-ng is not on PATH (needed to speak the Mandarin check)")
         zh_wav = tmp / "zh.wav"
-        subprocess.run([espeak, "-v", "cmn", "-s", "130", "-w", str(zh_wav), "我想申请贷款。我在银行工作了五年。"],
+        subprocess.run([espeak, "-v", "cmn-latn-pinyin+f2", "-s", "130", "-w", str(zh_wav), "wo2 xiang3 shen1 qing3 dai4 kuan3. wo3 zai4 yin2 hang2 gong1 zuo4 le5 wu3 nian2."],
                        check=True, capture_output=True)
         out, _, wall = run(exe, ["analyze", str(zh_wav), "--workspace", ws, "--case", "smoke-zh", "--language", "zh"],
                            env, tmp, 300)
