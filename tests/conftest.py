@@ -15,11 +15,13 @@ from __future__ import annotations
 
 import os
 import hashlib
+import shutil
 import subprocess
 import sys
 import tarfile
 import tempfile
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
@@ -288,3 +290,13 @@ def review_case(analyzed_interview: tuple[Path, int, Path], tmp_path: Path) -> t
     finally:
         con.close()
     return dst, case_id, video
+
+
+@pytest.fixture(scope="module")
+def module_data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A temporary Vigil user data dir (``VIGIL_DATA_DIR``) for one test module, removed after it."""
+    data = tmp_path_factory.mktemp("vigil-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("VIGIL_DATA_DIR", str(data))
+        yield data
+    shutil.rmtree(data, ignore_errors=True)

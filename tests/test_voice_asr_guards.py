@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -33,13 +32,9 @@ def _need(ok: bool, what: str) -> None:
 
 
 @pytest.fixture(scope="module", autouse=True)
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def data_dir(module_data_dir: Path) -> Path:
     """A temporary user data dir for the module (whisper-base is assembled there, removed after)."""
-    data = tmp_path_factory.mktemp("vigil-data")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIGIL_DATA_DIR", str(data))
-        yield data
-    shutil.rmtree(data, ignore_errors=True)
+    return module_data_dir
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ were kept as the proof subset (CER 0.20, 4 in 20); see ``models/cards/whisper_ba
 from __future__ import annotations
 
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,13 +36,9 @@ MAX_CLIP_CER = 0.5  # a single clip (2-7 s): half its characters wrong means som
 
 
 @pytest.fixture(scope="module", autouse=True)
-def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+def data_dir(module_data_dir: Path) -> Path:
     """A temporary user data dir for the module (whisper-base is assembled there, removed after)."""
-    data = tmp_path_factory.mktemp("vigil-data")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("VIGIL_DATA_DIR", str(data))
-        yield data
-    shutil.rmtree(data, ignore_errors=True)
+    return module_data_dir
 
 
 def simplified_only(text: str) -> bool:

@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from app.core.analysers.columns import FER_CLASSES  # output order: fer's angry..neutral
+from app.core.analysers.expression_cnn import checked_crops
 
 __all__ = ["FER_CLASSES", "INPUT_SIZE", "MiniXception", "TorchExpressionCNN", "tf_same_pads"]
 
@@ -171,13 +172,7 @@ class TorchExpressionCNN:
 
     def predict(self, faces: np.ndarray) -> np.ndarray:
         """uint8 (N, 64, 64) grey crops -> float32 (N, 7) probabilities (as the runtime wrapper)."""
-        faces = np.asarray(faces)
-        if faces.ndim == 2:
-            faces = faces[None]
-        if faces.ndim != 3 or faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
-            raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}) crops, got {faces.shape}")
-        if faces.dtype != np.uint8:
-            raise ValueError(f"expected uint8 crops, got {faces.dtype}")
+        faces = checked_crops(faces)
         with torch.inference_mode():
             x = torch.from_numpy(np.ascontiguousarray(faces)).unsqueeze(1)
             x = x.to(torch.float32).div_(255.0).sub_(0.5).mul_(2.0)  # fer: (x / 255 - 0.5) * 2

@@ -30,6 +30,18 @@ def fer_input(faces: np.ndarray) -> np.ndarray:
     return x
 
 
+
+def checked_crops(faces: np.ndarray) -> np.ndarray:
+    """``faces`` as a uint8 (N, 64, 64) array (one 2-D crop becomes N = 1); ValueError otherwise."""
+    faces = np.asarray(faces)
+    if faces.ndim == 2:
+        faces = faces[None]
+    if faces.ndim != 3 or faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
+        raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}) crops, got {faces.shape}")
+    if faces.dtype != np.uint8:
+        raise ValueError(f"expected uint8 crops, got {faces.dtype}")
+    return faces
+
 class ExpressionCNN:
     """Frame-rate wrapper: uint8 grey face crops in, seven FER-2013 probabilities out.
 
@@ -67,13 +79,7 @@ class ExpressionCNN:
         ValueError
             If the crops are not uint8 or not 64x64.
         """
-        faces = np.asarray(faces)
-        if faces.ndim == 2:
-            faces = faces[None]
-        if faces.ndim != 3 or faces.shape[1:] != (INPUT_SIZE, INPUT_SIZE):
-            raise ValueError(f"expected (N, {INPUT_SIZE}, {INPUT_SIZE}) crops, got {faces.shape}")
-        if faces.dtype != np.uint8:
-            raise ValueError(f"expected uint8 crops, got {faces.dtype}")
+        faces = checked_crops(faces)
         if faces.shape[0] == 0:
             return np.zeros((0, len(FER_CLASSES)), dtype=np.float32)
         probs = self.session.run(None, {"x": fer_input(faces)})[0]
