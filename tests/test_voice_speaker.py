@@ -134,6 +134,22 @@ def test_one_reader_is_one_speaker() -> None:
     assert distance < threshold - 0.03  # measured 0.23 against 0.30
 
 
+def test_a_turn_cut_by_the_end_of_the_recording_does_not_split_one_reader(tmp_path: Path) -> None:
+    """The same reader, the recording stopped mid-sentence (as the smoke test's 19.8-s clip does): the
+    last turn is a 1.7-s fragment that reads 0.31 from the others on its own, past the threshold."""
+    cut = tmp_path / "cut.wav"
+    y, sr = sf.read(SAMPLE / "speech_en.flac", dtype="float32")
+    sf.write(cut, y[:int(19.776 * sr)], sr)
+    with load_audio(cut) as track:
+        utts = utterances(track, speech_segments(track))
+        emb = np.array([speaker_embedding(track, u.start, u.end) for u in utts])
+        end = track.duration_s
+    assert len(utts) == 4 and utts[-1].end > end - 0.1
+    _, alone, threshold = cluster_speakers(emb, np.array([u.duration for u in utts]))
+    assert alone > threshold  # taken as a whole turn, the fragment would found a second speaker
+    assert {u.speaker for u in utts} == {"A"}
+
+
 def test_short_turn_joins_the_nearer_speaker(tmp_path: Path) -> None:
     """A 0.6 s reply does not shape the split; it goes to the voice it sounds like."""
     clips = [sf.read(p, dtype="float32")[0] for p in _librivox()]

@@ -26,6 +26,7 @@ READ_S = 60.0  # seconds read from the memmap at a time
 SAME_SPEAKER_MAX = 0.30  # between-group cosine distance up to which two groups of turns are one voice
 #                          (tools/speaker_threshold.py on the tune set; see models/cards/speaker_encoder.md)
 MIN_TURN_S = 1.0  # shorter turns do not shape the split; they join the nearer speaker afterwards
+EDGE_S = 0.1  # a turn this close to the recording's start or end was cut by it: it does not shape the split
 
 _WH_EN = re.compile(r"^\s*(what|why|how|when|where|who|whom|whose|which|"
                     r"(do|does|did|are|is|was|were|can|could|would|will|have|has|had|should|may|shall)"
@@ -204,8 +205,13 @@ def utterances(track: AudioTrack, segments: list[tuple[float, float]], merge_gap
         chans = [_loudest_channel(track, s, e) for s, e in spans]
         return [Utterance(s, e, "AB"[c], c) for (s, e), c in zip(spans, chans)]
     spans = [p for s, e in _merge(spans, merge_gap_s) for p in _split(track, s, e, max_len_s)]
+    # A turn cut off by the start or end of the recording (a word or two, mid-sentence) is not a whole
+    # turn: its embedding is as unreliable as a short turn's, so it is placed like one (duration 0).
+    # Measured: speech_en.flac cut at 19.8 s ends on a 1.7-s fragment of the same reader 0.31 from the
+    # other turns, which alone split one reader in two; the whole file's turns stay within 0.27.
+    cut = [s <= EDGE_S or e >= track.duration_s - EDGE_S for s, e in spans]
     who, _, _ = cluster_speakers(np.array([speaker_embedding(track, s, e) for s, e in spans]),
-                                 np.array([e - s for s, e in spans]))
+                                 np.array([0.0 if c else e - s for (s, e), c in zip(spans, cut)]))
     return [Utterance(s, e, "AB"[k]) for (s, e), k in zip(spans, who)]
 
 
