@@ -7,9 +7,10 @@ Methods (all read 8 classes; a CNN alone never says contempt):
 * ``*+au``: each of the three fused with the AU prototypes by :func:`app.core.analysers.expression.fuse`.
 
 Both crops use the product's geometry (:func:`app.core.analysers.expression.face_crop`: the mesh box
-x1.05, eyes levelled), cut from the same frame. AUs as the product computes them: a still is judged
-against the population prior (``estimate_baseline(raw, 0)``, what ``vigil analyze`` does for a photo),
-a FEID clip against its own frames (as ``tests/test_au_sequences.py``).
+x1.05, eyes levelled), cut from the same frame. AUs as the product computes them: a still's AUs (and its
+mini-Xception output, which is checked against the crop cut here) come from ``analyze_video``, as in
+``tests/test_expression_stills.py``; a FEID clip's AUs are measured against its own frames (as
+``tests/test_au_sequences.py``).
 
 Sets (``--set``), fixed before any result was seen:
 
@@ -33,6 +34,7 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import cv2
@@ -41,14 +43,17 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from app.core.analysers.au import intensities  # noqa: E402
+from app.core.analysers.au import AU_NAMES, LATERAL_AUS, intensities  # noqa: E402
 from app.core.analysers.baseline import estimate_baseline  # noqa: E402
-from app.core.analysers.columns import EXPRESSIONS, FER_CLASSES  # noqa: E402
+from app.core.analysers.columns import CNN_NAMES, EXPRESSIONS, FER_CLASSES  # noqa: E402
 from app.core.analysers.expression import ExpressionModel, face_crop, fuse  # noqa: E402
 from tools.faceapi_expression import FACEAPI_CLASSES, FaceApiExpressionNet  # noqa: E402
 from app.core.analysers.raw import raw_vector  # noqa: E402
 from app.core.face.landmarker import FaceLandmarker  # noqa: E402
 from app.core.media import iter_frames  # noqa: E402
+from app.services.analyze import analyze_video  # noqa: E402
+from app.store import runs  # noqa: E402
+from app.store.workspace import Workspace  # noqa: E402
 
 DESIGN_SUBJECTS = ("S052", "S055", "S074")
 FEID = {"feid_disgust_1.mp4": "disgust", "feid_fear_1.mp4": "fear", "feid_happiness_2.mp4": "happiness",
@@ -91,28 +96,44 @@ def _faces(lm: FaceLandmarker, path: Path) -> tuple[list, list, list]:
     return raw, grey, rgb
 
 
+def _product_still(ws: Workspace, path: Path) -> dict[str, np.ndarray] | None:
+    """AUs, asymmetries and mini-Xception output of the one usable face of a photo, through
+    ``analyze_video`` (what ``vigil analyze`` and ``tests/test_expression_stills.py`` run)."""
+    asym_cols = [f"{a}_asym" for a in LATERAL_AUS]
+    res = analyze_video(ws, path)
+    rows = [r for r in runs.export_rows(ws, res.run_id, ("frame", "face", "usable", *AU_NAMES, *asym_cols, *CNN_NAMES))
+            if r["usable"]]
+    if len(rows) != 1:
+        return None
+    r = rows[0]
+    return {"au": np.array([r[a] for a in AU_NAMES], float), "asym": np.array([r[a] for a in asym_cols], float),
+            "cnn": np.array([r[c] for c in CNN_NAMES], np.float32)}
+
+
 def collect(which: str) -> dict[str, list]:
     """ids, labels, raw, AUs, asymmetries and crops of the chosen set."""
     from tests.conftest import devset_file  # noqa: PLC0415
 
-    items: dict[str, list] = {k: [] for k in ("id", "label", "au", "asym", "grey", "rgb")}
+    items: dict[str, list] = {k: [] for k in ("id", "label", "au", "asym", "grey", "rgb", "mini_product")}
 
-    def add(ids, labels, raw, grey, rgb, seconds):
-        au, asym = intensities(np.array(raw), estimate_baseline(np.array(raw), seconds))
-        for j, i in enumerate(ids):
-            for k, v in (("id", i), ("label", labels[j]), ("au", au[j]), ("asym", asym[j]), ("grey", grey[j]),
-                         ("rgb", rgb[j])):
-                items[k].append(v)
-
-    with FaceLandmarker() as lm:
-        for sid, path, label, s in _stills():
-            if s != which:
-                continue
-            raw, grey, rgb = _faces(lm, path)
-            if len(raw) != 1:
-                print(f"{sid}: {len(raw)} faces, skipped", file=sys.stderr)
-                continue
-            add([sid], [label], raw, grey, rgb, 0.0)
+    with tempfile.TemporaryDirectory() as tmp:
+        os.environ["VIGIL_DATA_DIR"] = str(Path(tmp) / "vigil-data")  # leave the user's data dir alone
+        ws = Workspace.open(Path(tmp) / "workspace.db")
+        try:
+            for sid, path, label, s in _stills():
+                if s != which:
+                    continue
+                row = _product_still(ws, path)
+                with FaceLandmarker() as lm:  # a fresh one per photo: the landmarker tracks between calls
+                    _, grey, rgb = _faces(lm, path)
+                if row is None or len(rgb) != 1:
+                    print(f"{sid}: not exactly one usable face, skipped", file=sys.stderr)
+                    continue
+                for k, v in (("id", sid), ("label", label), ("au", row["au"]), ("asym", row["asym"]),
+                             ("grey", grey[0]), ("rgb", rgb[0]), ("mini_product", row["cnn"])):
+                    items[k].append(v)
+        finally:
+            ws.close()
     if which == "design":
         for clip, label in FEID.items():
             with FaceLandmarker() as lm:
@@ -129,12 +150,17 @@ def collect(which: str) -> dict[str, list]:
                 items["asym"].append(asym[j])
                 items["grey"].append(grey[j])
                 items["rgb"].append(rgb[j])
+                items["mini_product"].append(None)
     return items
 
 
 def methods(items: dict[str, list], faceapi_onnx: Path) -> dict[str, np.ndarray]:
     """(N, 8) probabilities in EXPRESSIONS order for every method."""
     mini = ExpressionModel().cnn_probs(np.array(items["grey"]))
+    prod = [(m, p) for m, p in zip(mini, items["mini_product"]) if p is not None]
+    if prod:  # the crops cut here are the product's (same landmarker, same face_crop)
+        print(f"max |mini here - mini in the product run| = {max(np.abs(m - p).max() for m, p in prod):.2g}"
+              f" over {len(prod)} stills", file=sys.stderr)
     fa = FaceApiExpressionNet(faceapi_onnx).predict(np.array(items["rgb"]))
     fa_fer = fa[:, _FA_TO_FER]
     avg = (mini + fa_fer) / 2.0
