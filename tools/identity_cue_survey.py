@@ -21,6 +21,10 @@ Three chips per frame, all with the same alignment:
   replaces), the rest filled with the face's mean colour;
 - ``outer``: that hull filled instead (forehead, hair line, temples, jaw, ears and background kept).
 
+``--variant blur`` hides with a heavy blur instead of the flat colour, ``--variant tight`` hides a
+smaller hull (eyes, brows, nose, mouth); ``control`` checks, on real clips only, whether the
+inner-vs-outer distance can see a different person at all (it barely can: see the card).
+
 Candidates (larger = more anomalous; per clip):
 
 ``id_io``        median over frames of the cosine distance inner vs outer chip (a swap puts one
@@ -36,7 +40,11 @@ Candidates (larger = more anomalous; per clip):
 ``id_drift``     cosine distance between the mean embeddings of the first and second half of the
                  frames;
 ``id_spread_in`` / ``id_io_jit``  spread of the inner-chip embeddings; median frame-to-frame
-                 change of ``id_io``.
+                 change of ``id_io``;
+``ctl_pose_sd``  a control, not a cue: how much the head moves (root of the summed variances of
+                 the yaw, pitch and roll proxies), to see whether a low identity spread says more
+                 than "the head hardly moved"; ``ctl_expr_sd`` the same for the 52 blendshapes
+                 (how much the face moves), read from the cue-survey cache.
 
 Usage::
 
@@ -74,7 +82,7 @@ TIGHT_HULL = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300, 226, 446, 129, 358,
 SAME_PERSON = 0.08  # full-face mean distance under which two clips may show one person (control)
 FIVE = (263, 362, 33, 133, 2)
 CANDIDATES = ("id_io", "id_full_in", "id_full_out", "id_io_gap", "id_spread", "id_spread_pose",
-              "id_step", "id_drift", "id_spread_in", "id_io_jit")
+              "id_step", "id_drift", "id_spread_in", "id_io_jit", "ctl_pose_sd", "ctl_expr_sd")
 
 
 def _masked(patch: np.ndarray, pts: np.ndarray, keep_inner: bool, variant: str = "flat") -> np.ndarray:
@@ -176,10 +184,11 @@ def per_video(z: dict) -> dict[str, float]:
         "id_step": float(np.median(_cos(full[1:], full[:-1]))),
         "id_drift": float(_cos(full[:h].mean(axis=0), full[h:].mean(axis=0))),
         "id_spread_in": _spread(inner), "id_io_jit": float(np.median(np.abs(np.diff(io)))),
+        "ctl_pose_sd": float(np.sqrt(np.sum(np.var(ps, axis=0)))),
     }
 
 
-def survey(emb_dir: Path, json_out: Path | None, tune_only: bool = False) -> None:
+def survey(emb_dir: Path, json_out: Path | None, tune_only: bool = False, cache: Path = CACHE) -> None:
     from app.services.forgery_eval import auc, bootstrap_auc
 
     vids = [(p, y) for p, y in _videos() if (emb_dir / f"{p.stem}.npz").exists()]
@@ -192,6 +201,8 @@ def survey(emb_dir: Path, json_out: Path | None, tune_only: bool = False) -> Non
     vals = {c: np.full(len(vids), np.nan) for c in CANDIDATES}
     for i, (p, _) in enumerate(vids):
         agg = per_video(dict(np.load(emb_dir / f"{p.stem}.npz")))
+        bs = np.load(cache / f"{p.stem}.npz")["bs"]
+        agg["ctl_expr_sd"] = float(np.sqrt(np.sum(np.var(bs, axis=0)))) if len(bs) >= 3 else float("nan")
         for c in CANDIDATES:
             vals[c][i] = agg[c]
     for k in (0, 1):
@@ -296,7 +307,7 @@ def main() -> None:
     elif a.step == "check":
         check(a.emb)
     else:
-        survey(a.emb, a.json, a.tune_only)
+        survey(a.emb, a.json, a.tune_only, a.cache)
 
 
 if __name__ == "__main__":
