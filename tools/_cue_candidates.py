@@ -39,9 +39,10 @@ Candidates (larger = more anomalous; per video the median over frames unless sai
     cheeks', only on frames whose forehead is at least half skin (the validity rule chosen on the
     tuning half); ``skin_frac``: that skin share (a control).
 
-(c) identity drift between inner and outer face is not here: the mesh is fitted to the whole face
-(the head-pose cue showed the inner and outer poses agree on swaps too), and a texture identity
-embedding needs a face-recognition network (a new model and dependency).
+(c) identity drift between inner and outer face is not here but in ``tools/identity_cue_survey.py``
+(a face-recognition network; nothing passed, see models/cards/forgery_fusion.md). The mesh alone
+cannot see it: it is fitted to the whole face (the head-pose cue showed the inner and outer poses
+agree on swaps too).
 """
 
 from __future__ import annotations
