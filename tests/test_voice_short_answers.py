@@ -1,0 +1,80 @@
+"""Sessions of real short answers (the held-out failure shape): the references are the corpus's own,
+cut in silence, and the whole voice analysis keeps every answer's words in that answer.
+
+The audio is real speech installed by Debian's ``pocketsphinx-testdata``
+(:mod:`app.services.voice_eval_short`): one LibriVox reader's five clips cut at pauses into 12
+phrases of 0.9-3.9 s (71 words), joined with 1.5 s and with 0.8 s of silence.
+
+The bound :data:`MAX_WER` was not read off these sessions: it is the WER of the other real
+short-answer set, the CMU card utterances (several speakers, 6 answers, 25 words; 0.12 at both
+pauses, three word confusions "clubs" -> "clothes"/"close"), rounded up to 0.15; that set and the
+espeak-ng next-word session are also the ones any decoding setting was tried on
+(``models/cards/whisper_base.md``). On the LibriVox sessions it proves, 0.15 allows 10 errors in
+71 words against the 5-6 measured, while a lost or moved 5-word answer or a loop on top of today's
+errors fails it. Run with ``-s`` to see the transcripts.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests.conftest import unavailable
+from app.core.voice.asr import looping
+from app.services import voice_eval as ve, voice_eval_short as short
+
+MAX_WER = 0.15  # from the CMU short-answer sessions (0.12), see the module docstring
+MAX_ANSWER_WER = 0.6  # one answer: most of its words wrong means it was lost, moved or looped
+
+
+def _librivox() -> list[tuple[str, object, str]]:
+    answers = short.librivox_short_answers()
+    if not answers:
+        unavailable("needs Debian's pocketsphinx-testdata (LibriVox speech); `make test` installs it")
+    return answers
+
+
+def test_librivox_phrases_are_the_corpus_transcript_cut_in_silence() -> None:
+    answers = _librivox()
+    lines = (short.POCKETSPHINX_DATA / "librivox" / "transcription").read_text().splitlines()
+    corpus = {m[2][-4:]: m[1].strip() for m in (re.match(r"<s>(.*)</s>\s*\((.*)\)", x) for x in lines) if m}
+    for clip, cuts in short.LIBRIVOX_CUTS:
+        assert " ".join(words for _, _, words in cuts) == corpus[clip]  # the corpus's words, in order
+        y = short._read(short.POCKETSPHINX_DATA / "librivox" / f"sense_and_sensibility_01_austen_64kb-{clip}.wav")
+        db, floor = short.frame_db(y)
+        for (a, b, _), (a2, _, _) in zip(cuts, cuts[1:]):
+            assert a < b == a2  # phrases tile the clip: nothing dropped between answers
+            assert db[int(round(b * 100))] - floor <= short.CUT_MAX_DB, (clip, b)  # the cut is in a pause
+    assert len(answers) == 12 and all(0.8 <= len(y) / short.SR <= 4.0 for _, y, _ in answers)
+    assert sum(len(w.split()) for _, _, w in answers) == 71
+
+
+def test_cmu_answers_carry_the_corpus_transcripts() -> None:
+    answers = short.cmu_short_answers()
+    if not answers:
+        unavailable("needs Debian's pocketsphinx-testdata; `make test` installs it")
+    cards = (short.POCKETSPHINX_DATA / "cards" / "cards.transcription").read_text().splitlines()
+    expected = [re.match(r"<s>(.*)</s>", line)[1].strip() for line in cards if line.strip()]
+    assert [w for _, _, w in answers][:5] == expected
+    assert all(0.8 <= len(y) / short.SR <= 4.0 for _, y, _ in answers)
+
+
+@pytest.mark.slow
+def test_short_answer_sessions_keep_every_answer_and_bound_the_wer(module_data_dir: object) -> None:
+    _librivox()
+    sessions = [s for s in ve.short_answer_sessions() if s.name.startswith("librivox")]
+    assert [s.pause_s for s in sessions] == list(short.PAUSES_S)
+    for s in sessions:
+        hyps = ve.assign(s.answers, ve.transcribe_session(s), "en")
+        refs = [a[2] for a in s.answers]
+        for r, h in zip(refs, hyps):
+            print(f"{s.pause_s:g}s  {r!r:65s} -> {h!r}")
+            assert h.strip(), f"empty answer for {r!r}"
+            assert not looping(h, "en"), h
+            assert ve.error_rate([r], [h], "en")["rate"] <= MAX_ANSWER_WER, (r, h)
+        wer = ve.error_rate(refs, hyps, "en")
+        print(s.name, wer)
+        assert wer["units"] == 71 and wer["rate"] <= MAX_WER
+        if s.pause_s == min(short.PAUSES_S):  # a re-run gives the same text
+            assert ve.assign(s.answers, ve.transcribe_session(s), "en") == hyps
