@@ -91,9 +91,9 @@ class Labelled:
 
     @property
     def group(self) -> str:
-        """Where the figure is reported: metric, source (``librivox``/``cmu``/``real``/``espeak``) and
+        """Where the figure is reported: metric, source (``librivox``/``cmu``/``asterisk``/``real``/``espeak``) and
         kind; sessions of short answers also by their pause (``..._short_answers_0.8s_pauses``)."""
-        source = next((k for k in ("librivox", "cmu", "real") if self.name.startswith(k)), "espeak")
+        source = next((k for k in ("librivox", "cmu", "asterisk", "real") if self.name.startswith(k)), "espeak")
         kind = f"short_answers_{self.pause_s:g}s_pauses" if self.pause_s is not None else f"{self.kind}s"
         return f"{'mandarin_cer' if self.lang == 'zh' else 'english_wer'}_{source}_{kind}"
 
@@ -227,7 +227,8 @@ def short_answer_sessions(small: bool = False) -> list[Labelled]:
     from app.services import voice_eval_short as short
 
     out = []
-    for source, answers in (("librivox", short.librivox_short_answers()), ("cmu", short.cmu_short_answers())):
+    for source, answers in (("librivox", short.librivox_short_answers()), ("cmu", short.cmu_short_answers()),
+                            ("asterisk", short.asterisk_short_answers())):
         for pause in short.PAUSES_S[:1] if small else short.PAUSES_S:
             if answers and (source == "librivox" or not small):
                 audio, spans = session([(y, ref) for _, y, ref in answers], pause_s=pause)

@@ -20,6 +20,14 @@ speech that Debian's ``pocketsphinx-testdata`` (BSD-2, CMU) installs with its ow
 - **CMU short answers** (:data:`CMU_ANSWERS`): five playing-card utterances ("ten of clubs", ...,
   1.1-3.5 s) with the corpus's ``cards.transcription``, and "go forward ten meters" (2.8 s; the
   sentence its grammar ``goforward.gram`` and pocketsphinx's own tests expect). Several speakers.
+- **Asterisk short answers** (:data:`ASTERISK_ANSWERS`): 14 telephone-system prompts (1.2-2.8 s,
+  78 words) recorded by one professional voice (Allison Smith; CC-BY-SA-3.0), from Debian's
+  ``asterisk-core-sounds-en-g722`` (16-kHz wideband G.722), with the prompt texts that
+  ``asterisk-core-sounds-en`` ships (``core-sounds-en.txt``). They were picked without listening to
+  any recogniser: of the 101 prompts of 1-3 s with 3-8 words and no digits, spelled letters,
+  brackets or ellipses, every 13th part of the list in file order (``round(i * 100 / 13)``,
+  i = 0..13). Each text was then checked against beam-10 decodes (Whisper-base and tiny.en): for
+  every prompt one of the two decodes is the text exactly.
 
 Each set is joined with 1.5 s of silence (as the held-out check) and with 0.8 s.
 """
@@ -56,12 +64,52 @@ CMU_ANSWERS: tuple[tuple[str, str], ...] = (
 )
 
 
+ASTERISK_SOUNDS = Path("/usr/share/asterisk/sounds/en_US_f_Allison")
+#: ``(prompt, sha256 of its .g722 file, text from core-sounds-en.txt)`` (asterisk-core-sounds 1.6.1).
+ASTERISK_ANSWERS: tuple[tuple[str, str, str], ...] = (
+    ("agent-loggedoff", "5df079d5822da4b5e5b5f81c4cb1e1c1059a86c5c5796dc84f5241d1df0f2ce5",
+     "Agent Logged off."),
+    ("conf-enteringno", "218c4810efe274db60afec4065c2737ba06da17d08333a860bbd94108784f9b8",
+     "You are entering conference number"),
+    ("conf-kicked", "7e800b54ceb7581d1e67c4beaa2bd5c1c8381dc1e325106fdfc20d6257451d81",
+     "You have been kicked from this conference"),
+    ("conf-now-recording", "060b10b54ccc2dc608499a4b99bb6b67cf5e1b51ef5218719b1d0a00efe4a481",
+     "The conference is now being recorded."),
+    ("conf-userwilljoin", "947eb4bfc023f217cc9e82363cb73d45efcb42c0ed631d203f25606117431ee0",
+     "user will join the conference."),
+    ("confbridge-removed", "69e3b8978b6bac81c013d27cd7a0fcb6e95537fe496075f1d65d0d0635f0bd7f",
+     "You have been removed from the conference."),
+    ("enter-num-blacklist", "16856ecca115890a973d869d74f79ad1941170f694e513ee9d72aa87b9594034",
+     "Please enter the number to be blacklisted."),
+    ("one-moment-please", "a2561859fbf4b58f00dbfc7659ac60df01bef36f8d8d6892d7796be4f7b39a95",
+     "One moment, please."),
+    ("queue-holdtime", "6db61d68eb0ca348dd35cff36d8f9c415e26a161501e70f2aa269bb7ae0cd0e7",
+     "The estimated hold time is currently"),
+    ("to-listen-to-it", "e017a2f22b8826cad0f85fabe2aa947bfb6602dfce5946162ea9293f36f2b7d0",
+     "To listen to it."),
+    ("vm-enter-num-to-call", "814d7e114b6d7ac342f002db17799f3443e911286243e898608d04349f873812",
+     "please enter the number you wish to call"),
+    ("vm-msgsaved", "62cf1365d2cffbda0f96e97b76325c24d23506be5ab989eaf46743e5c1773e91",
+     "Your message has been saved."),
+    ("vm-starmain", "309f7d0be7492ce682e0fbf404809c6c5ce3aad12d337202781641a3b3a69385",
+     "press star to return to the main menu"),
+    ("vm-unknown-caller", "3cf16fb38468c7f4b7b2e96fe5516fcbabb5ed4104d4dabc353eb6ddc40acb9f",
+     "from an unknown caller"),
+)
+
+
 def _read(path: Path) -> np.ndarray:
     """16 kHz mono float32 samples of a corpus file (``.raw``: headerless 16-bit little-endian)."""
     import soundfile as sf
 
     if path.suffix == ".raw":
         return (np.fromfile(str(path), "<i2").astype(np.float32) / 32768.0)
+    if path.suffix == ".g722":  # headerless G.722 (16 kHz wideband), decoded by FFmpeg through PyAV
+        import av
+
+        with av.open(str(path), format="g722") as c:
+            pcm = np.concatenate([f.to_ndarray().reshape(-1) for f in c.decode(audio=0)])
+        return pcm.astype(np.float32) / 32768.0
     y, sr = sf.read(str(path), dtype="float32")
     if sr != SR:
         raise RuntimeError(f"{path.name} is {sr} Hz, expected {SR}")
@@ -95,3 +143,16 @@ def cmu_short_answers(folder: Path = POCKETSPHINX_DATA) -> list[tuple[str, np.nd
     if not all(p.is_file() for p in paths):
         return []
     return [(p.stem, _read(p), words) for p, (_, words) in zip(paths, CMU_ANSWERS)]
+
+
+def asterisk_short_answers(folder: Path = ASTERISK_SOUNDS) -> list[tuple[str, np.ndarray, str]]:
+    """``(name, audio, words)`` of the Asterisk prompts; empty if not installed or not the recordings
+    the texts belong to (sha256)."""
+    import hashlib
+
+    paths = [folder / f"{name}.g722" for name, _, _ in ASTERISK_ANSWERS]
+    if not all(p.is_file() for p in paths):
+        return []
+    if any(hashlib.sha256(p.read_bytes()).hexdigest() != sha for p, (_, sha, _) in zip(paths, ASTERISK_ANSWERS)):
+        return []
+    return [(name, _read(p), words) for p, (name, _, words) in zip(paths, ASTERISK_ANSWERS)]
