@@ -14,6 +14,11 @@ The audio is what this machine can hold without downloading anything:
   :func:`real_zh_dir` when the test fixtures have been fetched there (``tests/conftest.py``), and
   left out otherwise: nothing is downloaded here.
 
+- **real English short answers** (:mod:`app.services.voice_eval_short`): LibriVox phrases cut at
+  pauses, Asterisk telephone prompts (one voice) and CMU card utterances, installed by Debian
+  packages, as sessions with 1.5-s and 0.8-s pauses (:func:`short_answer_sessions`), the shape of
+  the held-out failure (many ~2-s answers).
+
 Each source is used as single clips and as a **multi-answer session**: answers from one speaker
 joined with :data:`PAUSE_S` of silence, the case where words used to drift into the neighbouring
 answer and short similar answers used to loop. Sessions go through the whole voice analysis
