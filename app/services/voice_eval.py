@@ -89,7 +89,7 @@ class Labelled:
 
     name: str
     lang: str  # "en" (scored by WER) or "zh" (scored by CER)
-    kind: str  # "clip" or "session"
+    kind: str  # "clip" or "session"; "short_answers"/"single_words": sessions of those (with pause_s)
     audio: np.ndarray
     answers: list[tuple[float, float, str]]
     pause_s: float | None = None  # set for the sessions of short answers (:mod:`voice_eval_short`)
@@ -99,7 +99,7 @@ class Labelled:
         """Where the figure is reported: metric, source (``librivox``/``cmu``/``asterisk``/``real``/``espeak``) and
         kind; sessions of short answers also by their pause (``..._short_answers_0.8s_pauses``)."""
         source = next((k for k in ("librivox", "cmu", "asterisk", "real") if self.name.startswith(k)), "espeak")
-        kind = f"short_answers_{self.pause_s:g}s_pauses" if self.pause_s is not None else f"{self.kind}s"
+        kind = f"{self.kind}_{self.pause_s:g}s_pauses" if self.pause_s is not None else f"{self.kind}s"
         return f"{'mandarin_cer' if self.lang == 'zh' else 'english_wer'}_{source}_{kind}"
 
 
@@ -227,18 +227,23 @@ def labelled_set(small: bool = False) -> list[Labelled]:
 
 
 def short_answer_sessions(small: bool = False) -> list[Labelled]:
-    """Sessions of real short answers (:mod:`app.services.voice_eval_short`), one per source and pause
+    """Sessions of real short answers (:mod:`app.services.voice_eval_short`), one per set and pause
     of :data:`~app.services.voice_eval_short.PAUSES_S`; ``small``: the LibriVox one at 1.5 s only."""
     from app.services import voice_eval_short as short
 
+    sets = [("librivox", "short_answers", short.librivox_short_answers)]
+    if not small:
+        sets += [("asterisk", "short_answers", short.asterisk_short_answers),
+                 ("asterisk", "single_words", short.asterisk_single_words),
+                 ("cmu", "short_answers", short.cmu_short_answers)]
     out = []
-    for source, answers in (("librivox", short.librivox_short_answers()), ("cmu", short.cmu_short_answers()),
-                            ("asterisk", short.asterisk_short_answers())):
+    for source, kind, load in sets:
+        answers = load()
         for pause in short.PAUSES_S[:1] if small else short.PAUSES_S:
-            if answers and (source == "librivox" or not small):
+            if answers:
                 audio, spans = session([(y, ref) for _, y, ref in answers], pause_s=pause)
-                out.append(Labelled(f"{source} short answers, {pause:g}-s pauses", "en", "session", audio, spans,
-                                    pause))
+                out.append(Labelled(f"{source} {kind.replace('_', ' ')}, {pause:g}-s pauses", "en", kind, audio,
+                                    spans, pause))
     return out
 
 

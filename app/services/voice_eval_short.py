@@ -28,6 +28,9 @@ speech that Debian's ``pocketsphinx-testdata`` (BSD-2, CMU) installs with its ow
   brackets or ellipses, every 13th part of the list in file order (``round(i * 100 / 13)``,
   i = 0..13). Each text was then checked against beam-10 decodes (Whisper-base and tiny.en): for
   every prompt one of the two decodes is the text exactly.
+- **Asterisk single words** (:data:`ASTERISK_WORDS`): the same voice saying the first 14 words of
+  the NATO spelling alphabet ("alpha" ... "november", 0.7-1.0 s each; ``phonetic/*_p``, texts from
+  ``core-sounds-en.txt``): one-word answers, where an answer is most easily lost.
 
 Each set is joined with 1.5 s of silence (as the held-out check) and with 0.8 s.
 """
@@ -97,6 +100,24 @@ ASTERISK_ANSWERS: tuple[tuple[str, str, str], ...] = (
      "from an unknown caller"),
 )
 
+#: ``(word, sha256 of phonetic/<first letter>_p.g722)``: the first 14 words of the NATO alphabet.
+ASTERISK_WORDS: tuple[tuple[str, str], ...] = (
+    ("alpha", "1fdfec74c071450435341e27ea5e3b16d67e8fd8ef87edb1f5080a36742b0db0"),
+    ("bravo", "5f4558265bb29ebfb7e2e9c6590a7c32d9b1ace0f1b3fe5272a770a406572f75"),
+    ("charlie", "8129f1651ba29ae1bfde18df9c544c31b7fa7197c75fb2452a945c8d39cb7bc2"),
+    ("delta", "5e663fb016549ae1b2a2fd9540c7e98ecbd5771485e096722cde47a35c46cea0"),
+    ("echo", "fa76f8309a77a8fff7c539bebb70a5ebedd60c68d3de00a546ac70ddb126922b"),
+    ("foxtrot", "7c96884563a439feca9826aef94e3eca5a4277fdd3bc9d6cea50ad4c700b37b4"),
+    ("golf", "aa76009f0b688ee9517bf04801de74813bf2abdcd7784ccab922fc9f93ae122f"),
+    ("hotel", "3a1ceb44e886896da09e532bafec14987096eb59a99dab99b1ac8f370ed0823b"),
+    ("india", "b31db6e0457d52377ed5a557b3beb3b5b4a63ddd1777ba0f57dac937a0fb2b8c"),
+    ("juliet", "ad1208ad7529c8d2240a4b76ba8fccf8f371ab829dcd56be8b0ffda9702b7a6b"),
+    ("kilo", "973192df322d5b928e9d2a5581ed3aa6cad97434e099e2e4bf6c977cd8756e41"),
+    ("lima", "9ea5c253409ad5e9a0401be121acdf446c455f5b1e4e1eb24c122c11da2ce85a"),
+    ("mike", "878861c9f84a3ce6bd4c54b882152bc772d159bdc3f4a31a51739f6844a314a1"),
+    ("november", "375c81ea5edeb9a047d7267408be9ad4d4de5828fb08de592319ac4dc73bfde7"),
+)
+
 
 def _read(path: Path) -> np.ndarray:
     """16 kHz mono float32 samples of a corpus file (``.raw``: headerless 16-bit little-endian)."""
@@ -145,14 +166,25 @@ def cmu_short_answers(folder: Path = POCKETSPHINX_DATA) -> list[tuple[str, np.nd
     return [(p.stem, _read(p), words) for p, (_, words) in zip(paths, CMU_ANSWERS)]
 
 
+def _checked(paths: list[Path], shas: list[str]) -> bool:
+    """All files there, each with its recorded sha256."""
+    import hashlib
+
+    return all(p.is_file() and hashlib.sha256(p.read_bytes()).hexdigest() == sha for p, sha in zip(paths, shas))
+
+
 def asterisk_short_answers(folder: Path = ASTERISK_SOUNDS) -> list[tuple[str, np.ndarray, str]]:
     """``(name, audio, words)`` of the Asterisk prompts; empty if not installed or not the recordings
     the texts belong to (sha256)."""
-    import hashlib
-
     paths = [folder / f"{name}.g722" for name, _, _ in ASTERISK_ANSWERS]
-    if not all(p.is_file() for p in paths):
-        return []
-    if any(hashlib.sha256(p.read_bytes()).hexdigest() != sha for p, (_, sha, _) in zip(paths, ASTERISK_ANSWERS)):
+    if not _checked(paths, [sha for _, sha, _ in ASTERISK_ANSWERS]):
         return []
     return [(name, _read(p), words) for p, (name, _, words) in zip(paths, ASTERISK_ANSWERS)]
+
+
+def asterisk_single_words(folder: Path = ASTERISK_SOUNDS) -> list[tuple[str, np.ndarray, str]]:
+    """``(word, audio, word)`` of the NATO-alphabet words (empty if not installed or changed)."""
+    paths = [folder / "phonetic" / f"{word[0]}_p.g722" for word, _ in ASTERISK_WORDS]
+    if not _checked(paths, [sha for _, sha in ASTERISK_WORDS]):
+        return []
+    return [(word, _read(p), word) for p, (word, _) in zip(paths, ASTERISK_WORDS)]
