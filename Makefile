@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # Debian packages: PortAudio and XCB libraries for Qt/audio, Xvfb for a virtual screen, a CJK font (Chinese UI),
-# espeak-ng, ffmpeg and pocketsphinx-testdata (LibriVox speech) for the tests, poppler-utils for PDFs.
-APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb fonts-wqy-microhei espeak-ng ffmpeg poppler-utils pocketsphinx-testdata
+# espeak-ng, ffmpeg, pocketsphinx-testdata (LibriVox speech) and the Asterisk English prompts (real short
+# answers, 16-kHz G.722) for the tests, poppler-utils for PDFs.
+APT_PACKAGES := libportaudio2 libxcb-icccm4 libxcb-keysyms1 xvfb fonts-wqy-microhei espeak-ng ffmpeg poppler-utils pocketsphinx-testdata asterisk-core-sounds-en-g722 asterisk-core-sounds-en
 
 .PHONY: run test lint bench package system-packages clean
 

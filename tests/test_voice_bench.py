@@ -48,12 +48,13 @@ def test_voice_bench_reports_accuracy_beside_speed(tmp_path: Path, monkeypatch: 
     acc = r["accuracy"]
     real = {"mandarin_cer_real_clips", "mandarin_cer_real_sessions"}  # when the fixture cache holds them
     assert set(acc) - real == {f"english_wer_{s}" for s in ("librivox_clips", "librivox_sessions", "espeak_clips",
-                                                           "espeak_sessions")} | {"mandarin_cer_espeak_clips",
-                                                                                  "mandarin_cer_espeak_sessions"}
+                                                           "espeak_sessions", "librivox_short_answers_1.5s_pauses")
+                                       } | {"mandarin_cer_espeak_clips", "mandarin_cer_espeak_sessions"}
     assert len(real & set(acc)) in (0, 2)
     assert [acc[f"english_wer_librivox_{k}"]["answers"] for k in ("clips", "sessions")] == [2, 3]
     assert acc["english_wer_librivox_clips"]["rate"] <= 0.1 and acc["english_wer_espeak_clips"]["rate"] <= 0.1
     assert acc["english_wer_librivox_sessions"]["rate"] <= 0.1
+    assert acc["english_wer_librivox_short_answers_1.5s_pauses"]["units"] == 71  # real short answers
     assert all(g["units"] > 0 and g["rate"] is not None for g in acc.values())
     assert r["accuracy_realtime_factor"] > 0 and r["voice_realtime_factor"] > 0
     report = format_voice_report(r)

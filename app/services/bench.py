@@ -342,7 +342,7 @@ def format_voice_report(r: dict[str, Any]) -> str:
         for name, g in r["accuracy"].items():
             if g["rate"] is not None:
                 unit = "characters" if name.startswith("mandarin") else "words"
-                lines.append(f"  {name:30s} {g['rate']:.3f}  95% CI [{g['interval'][0]:.3f}, {g['interval'][1]:.3f}]"
+                lines.append(f"  {name:46s} {g['rate']:.3f}  95% CI [{g['interval'][0]:.3f}, {g['interval'][1]:.3f}]"
                              f"  ({g['answers']} answers, {g['units']} {unit})")
     lines.append(f"peak RSS         {r['peak_rss_mb']:.0f} MiB")
     return "\n".join(lines)

@@ -14,6 +14,11 @@ The audio is what this machine can hold without downloading anything:
   :func:`real_zh_dir` when the test fixtures have been fetched there (``tests/conftest.py``), and
   left out otherwise: nothing is downloaded here.
 
+- **real English short answers** (:mod:`app.services.voice_eval_short`): LibriVox phrases cut at
+  pauses, Asterisk telephone prompts (one voice) and CMU card utterances, installed by Debian
+  packages, as sessions with 1.5-s and 0.8-s pauses (:func:`short_answer_sessions`), the shape of
+  the held-out failure (many ~2-s answers).
+
 Each source is used as single clips and as a **multi-answer session**: answers from one speaker
 joined with :data:`PAUSE_S` of silence, the case where words used to drift into the neighbouring
 answer and short similar answers used to loop. Sessions go through the whole voice analysis
@@ -84,15 +89,18 @@ class Labelled:
 
     name: str
     lang: str  # "en" (scored by WER) or "zh" (scored by CER)
-    kind: str  # "clip" or "session"
+    kind: str  # "clip" or "session"; "short_answers"/"single_words": sessions of those (with pause_s)
     audio: np.ndarray
     answers: list[tuple[float, float, str]]
+    pause_s: float | None = None  # set for the sessions of short answers (:mod:`voice_eval_short`)
 
     @property
     def group(self) -> str:
-        """Where the figure is reported: metric, source (``librivox``/``real``/``espeak``) and kind."""
-        source = next((k for k in ("librivox", "real") if self.name.startswith(k)), "espeak")
-        return f"{'mandarin_cer' if self.lang == 'zh' else 'english_wer'}_{source}_{self.kind}s"
+        """Where the figure is reported: metric, source (``librivox``/``cmu``/``asterisk``/``real``/``espeak``) and
+        kind; sessions of short answers also by their pause (``..._short_answers_0.8s_pauses``)."""
+        source = next((k for k in ("librivox", "cmu", "asterisk", "real") if self.name.startswith(k)), "espeak")
+        kind = f"{self.kind}_{self.pause_s:g}s_pauses" if self.pause_s is not None else f"{self.kind}s"
+        return f"{'mandarin_cer' if self.lang == 'zh' else 'english_wer'}_{source}_{kind}"
 
 
 def espeak(text: str, voice: str = "en-us", speed: int = 150, pitch: int = 50) -> np.ndarray:
@@ -198,6 +206,7 @@ def labelled_set(small: bool = False) -> list[Labelled]:
     if lv:
         audio, spans = session([(y, ref) for _, y, ref in lv[:3 if small else 5]])
         items.append(Labelled("librivox session", "en", "session", audio, spans))
+    items += short_answer_sessions(small)
     real = real_zh_clips()
     items += [_clip(f"real-zh/{name}", "zh", y, ref) for name, y, ref in real]
     if real:
@@ -217,12 +226,54 @@ def labelled_set(small: bool = False) -> list[Labelled]:
     return items
 
 
+def short_answer_sessions(small: bool = False) -> list[Labelled]:
+    """Sessions of real short answers (:mod:`app.services.voice_eval_short`), one per set and pause
+    of :data:`~app.services.voice_eval_short.PAUSES_S`; ``small``: the LibriVox one at 1.5 s only."""
+    from app.services import voice_eval_short as short
+
+    sets = [("librivox", "short_answers", short.librivox_short_answers)]
+    if not small:
+        sets += [("asterisk", "short_answers", short.asterisk_short_answers),
+                 ("asterisk", "single_words", short.asterisk_single_words),
+                 ("cmu", "short_answers", short.cmu_short_answers)]
+    out = []
+    for source, kind, load in sets:
+        answers = load()
+        for pause in short.PAUSES_S[:1] if small else short.PAUSES_S:
+            if answers:
+                audio, spans = session([(y, ref) for _, y, ref in answers], pause_s=pause)
+                out.append(Labelled(f"{source} {kind.replace('_', ' ')}, {pause:g}-s pauses", "en", kind, audio,
+                                    spans, pause))
+    return out
+
+
 # --------------------------------------------------------------------------- scoring
 
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
+         "sixteen seventeen eighteen nineteen").split()
+_TENS = "twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def _spell(token: str) -> str:
+    """A whole number below 100 in words ("10" -> "ten", "42" -> "forty two"); anything else as is.
+
+    Whisper writes small numbers as digits ("10 of clubs") where the corpus transcripts spell them;
+    the Whisper paper's English normaliser folds the two the other way. Larger numbers are left as
+    digits (no labelled answer has one).
+    """
+    if not token.isdigit() or len(token) > 2:
+        return token
+    n = int(token)
+    if n < 20:
+        return _ONES[n]
+    return _TENS[n // 10 - 2] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+
+
 def normalise_en(text: str) -> str:
-    """Lower case, hyphens split, punctuation dropped, 'mr'/'mrs' spelled out as in LibriVox."""
+    """Lower case, hyphens split, punctuation dropped, 'mr'/'mrs' spelled out as in LibriVox, whole
+    numbers below 100 in words."""
     tokens = re.sub(r"[^a-z0-9' ]", " ", text.lower().replace("-", " ")).split()
-    return " ".join({"mr": "mister", "mrs": "missus"}.get(t, t) for t in tokens)
+    return " ".join(_spell({"mr": "mister", "mrs": "missus"}.get(t, t)) for t in tokens)
 
 
 def normalise_zh(text: str) -> str:
