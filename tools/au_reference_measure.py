@@ -29,6 +29,7 @@ from app.core.au_agreement import icc_3_1, pair_frames
 from app.core.au_io import read_au_csv
 from app.services.analyze import analyze_video
 from app.services.au_interop import case_aus, compare_au
+from app.store import runs
 from app.store.workspace import Workspace
 from tools.au_reference import (FACET_AUS, OPENFACE_AUS, RIDGE, reference_values, video_landmarks,
                                 write_pyfeat_csv)
@@ -71,11 +72,40 @@ def _clip_data(sdist: Path, workdir: Path, ws: Workspace, video: Path) -> dict[s
     blue = {lam: {a: v[idx] for a, v in r.items()} for lam, r in refs.items()}
     facet_all = reference_values(sdist, lms, "facet")
     facet = {a: v[idx] for a, v in facet_all.items()}
-    return {"clip": video.name, "frames": n, "step": step, "with_face": len(frames), "paired": len(ic),
+    lm_agree = _landmark_agreement(ws, res.case_id, frames, lms)
+    return {"clip": video.name, "frames": n, "landmarks_mp_vs_lbf": lm_agree, "step": step, "with_face": len(frames), "paired": len(ic),
             "paired_by": how, "vigil_usable_paired": int(np.isfinite(vig["AU12"]).sum()),
             "product_mean_r_moving": product["mean_r_moving"], "product_moving": product["moving"],
             "product_r": {r["au"]: r["r"] for r in product["aus"]},
             "vig": vig, "blue": blue, "facet": facet}
+
+
+def _landmark_agreement(ws: Workspace, case_id: int, frames: np.ndarray, lms: np.ndarray) -> dict[str, float]:
+    """Per-clip r between MediaPipe's mesh (what Vigil measures on) and the reference's LBF points
+    for three plain image-plane measures, each over the inter-ocular distance: inner-lip gap,
+    mouth width, inner-brow height above the inner eye corners. Tells landmark disagreement apart
+    from disagreement in how AUs are read from the landmarks."""
+    run = runs.case_run(ws, case_id)
+    mesh = {r["frame"]: np.frombuffer(r["xyz"], np.float16).reshape(-1, 3).astype(np.float64)
+            for r in runs.export_rows(ws, run["id"], ("frame", "face", "usable"), mesh=True)
+            if r["face"] == 0 and r["xyz"] is not None and r["usable"]}
+    keep = [i for i, f in enumerate(frames) if int(f) in mesh]
+    if len(keep) < 5:
+        return {}
+    lb = lms[keep]
+    mp = np.array([mesh[int(frames[i])][:, :2] for i in keep])
+
+    def dist(p: np.ndarray, i: int, j: int) -> np.ndarray:
+        return np.linalg.norm(p[:, i] - p[:, j], axis=1)
+
+    def brow(p: np.ndarray, eyes: tuple[int, int], brows: tuple[int, int]) -> np.ndarray:
+        return (p[:, eyes[0], 1] + p[:, eyes[1], 1] - p[:, brows[0], 1] - p[:, brows[1], 1]) / 2
+
+    iod_l, iod_m = dist(lb, 36, 45), dist(mp, 33, 263)
+    return {"lip_gap": round(_r(dist(lb, 62, 66) / iod_l, dist(mp, 13, 14) / iod_m), 2),
+            "mouth_width": round(_r(dist(lb, 48, 54) / iod_l, dist(mp, 61, 291) / iod_m), 2),
+            "inner_brow_height": round(_r(brow(lb, (39, 42), (21, 22)) / iod_l,
+                                          brow(mp, (133, 362), (107, 336)) / iod_m), 2)}
 
 
 def _pooled(clips: list[dict], x_of, y_of, rng: np.random.Generator, boot: int) -> dict[str, Any]:
@@ -143,7 +173,8 @@ def measure(sdist: Path, workdir: Path, videos: list[Path], boot: int = 2000) ->
     brow = [main[a]["r"] if np.isfinite(main[a]["r"]) else 0.0 for a in BROW_LID if a in moving]
     return {
         "clips": [{k: c[k] for k in ("clip", "frames", "step", "with_face", "paired", "paired_by",
-                                     "vigil_usable_paired", "product_mean_r_moving", "product_moving")}
+                                     "vigil_usable_paired", "product_mean_r_moving", "product_moving",
+                                     "landmarks_mp_vs_lbf")}
                   for c in clips],
         "vigil_vs_blue": main,
         "moving": moving,
