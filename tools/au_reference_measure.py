@@ -18,6 +18,7 @@ the FACET-labelled reference, and the same means at other ridge strengths.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,9 @@ from tools.au_reference import (FACET_AUS, OPENFACE_AUS, RIDGE, reference_values
                                 write_pyfeat_csv)
 
 MOVE_SD = 0.1
+#: The reference counts as defining an AU when its two label sets (OpenFace, FACET) agree on it at
+#: least this well (pooled r, blue vs facet): a rule on the reference alone, never on Vigil.
+DEFINED_R = 0.5
 BROW_LID = ("AU01", "AU02", "AU04", "AU05", "AU20")
 RNG_SEED = 10
 
@@ -118,6 +122,12 @@ def _pooled(clips: list[dict], x_of, y_of, rng: np.random.Generator, boot: int) 
     out: dict[str, Any] = {"n": int(ok.sum()), "clips": n_clips, "ref_sd": float(np.std(y[ok])) if ok.any() else None,
                            "vigil_sd": float(np.std(x[ok])) if ok.any() else None}
     out["r"] = _r(x, y)
+    out["vigil_zero_frac"] = float(np.mean(np.abs(x[ok]) < 1e-6)) if ok.any() else None
+    # Frame-to-frame jitter (robust SD of first differences / sqrt 2, per clip, pooled median) over
+    # the series' SD: how much of the reference's movement is noise (an upper bound at step > 1).
+    jit = [1.4826 * np.median(np.abs(np.diff(b[np.isfinite(b)]))) / math.sqrt(2) for b in ys
+           if np.isfinite(b).sum() > 5]
+    out["ref_jitter_over_sd"] = float(np.median(jit) / out["ref_sd"]) if jit and out["ref_sd"] else None
     out["icc"] = icc_3_1(np.column_stack([x[ok], y[ok]])) if ok.sum() > 2 else float("nan")
     per = [_r(a, b) for a, b in zip(xs, ys)]
     out["per_clip_r"] = [None if not np.isfinite(v) else round(v, 2) for v in per]
@@ -170,6 +180,7 @@ def measure(sdist: Path, workdir: Path, videos: list[Path], boot: int = 2000) ->
     vs_facet = {a: _pooled(clips, lambda c, a=a: c["vig"][a], lambda c, a=a: c["facet"][a], rng, 0)
                 for a in FACET_AUS if a in AU_NAMES}
     blink = _pooled(clips, lambda c: c["vig"]["AU43"], lambda c: c["blue"][RIDGE]["AU45"], rng, boot)
+    defined = [a for a in moving if a in ref_ref and np.isfinite(ref_ref[a]["r"]) and ref_ref[a]["r"] >= DEFINED_R]
     brow = [main[a]["r"] if np.isfinite(main[a]["r"]) else 0.0 for a in BROW_LID if a in moving]
     return {
         "clips": [{k: c[k] for k in ("clip", "frames", "step", "with_face", "paired", "paired_by",
@@ -180,6 +191,9 @@ def measure(sdist: Path, workdir: Path, videos: list[Path], boot: int = 2000) ->
         "moving": moving,
         "mean_r_moving": mean,
         "mean_r_moving_ci": [float(np.percentile(means, 2.5)), float(np.percentile(means, 97.5))],
+        "defined_by_reference": defined,
+        "mean_r_moving_defined": float(np.mean([main[a]["r"] if np.isfinite(main[a]["r"]) else 0.0 for a in defined]))
+        if defined else None,
         "mean_r_brow_lid_moving": float(np.mean(brow)) if brow else None,
         "ridge_sensitivity": sens,
         "blue_vs_facet": ref_ref,
