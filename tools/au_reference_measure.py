@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 
 from app.core.analysers.au import AU_NAMES
@@ -76,7 +77,10 @@ def _clip_data(sdist: Path, workdir: Path, ws: Workspace, video: Path) -> dict[s
     blue = {lam: {a: v[idx] for a, v in r.items()} for lam, r in refs.items()}
     facet_all = reference_values(sdist, lms, "facet")
     facet = {a: v[idx] for a, v in facet_all.items()}
-    lm_agree = _landmark_agreement(ws, res.case_id, frames, lms)
+    cap = cv2.VideoCapture(str(video))
+    size = (int(cap.get(cv2.CAP_PROP_FRAME_WIDTH)), int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    cap.release()
+    lm_agree = _landmark_agreement(ws, res.case_id, frames, lms, vaus, vf, size)
     return {"clip": video.name, "frames": n, "landmarks_mp_vs_lbf": lm_agree, "step": step, "with_face": len(frames), "paired": len(ic),
             "paired_by": how, "vigil_usable_paired": int(np.isfinite(vig["AU12"]).sum()),
             "product_mean_r_moving": product["mean_r_moving"], "product_moving": product["moving"],
@@ -84,7 +88,8 @@ def _clip_data(sdist: Path, workdir: Path, ws: Workspace, video: Path) -> dict[s
             "vig": vig, "blue": blue, "facet": facet}
 
 
-def _landmark_agreement(ws: Workspace, case_id: int, frames: np.ndarray, lms: np.ndarray) -> dict[str, float]:
+def _landmark_agreement(ws: Workspace, case_id: int, frames: np.ndarray, lms: np.ndarray,
+                        vig: dict[str, np.ndarray], vig_frames: np.ndarray, size: tuple[int, int]) -> dict[str, float]:
     """Per-clip r between MediaPipe's mesh (what Vigil measures on) and the reference's LBF points
     for three plain image-plane measures, each over the inter-ocular distance: inner-lip gap,
     mouth width, inner-brow height above the inner eye corners. Tells landmark disagreement apart
@@ -97,7 +102,7 @@ def _landmark_agreement(ws: Workspace, case_id: int, frames: np.ndarray, lms: np
     if len(keep) < 5:
         return {}
     lb = lms[keep]
-    mp = np.array([mesh[int(frames[i])][:, :2] for i in keep])
+    mp = np.array([mesh[int(frames[i])][:, :2] for i in keep]) * np.array(size, np.float64)
 
     def dist(p: np.ndarray, i: int, j: int) -> np.ndarray:
         return np.linalg.norm(p[:, i] - p[:, j], axis=1)
@@ -106,10 +111,18 @@ def _landmark_agreement(ws: Workspace, case_id: int, frames: np.ndarray, lms: np
         return (p[:, eyes[0], 1] + p[:, eyes[1], 1] - p[:, brows[0], 1] - p[:, brows[1], 1]) / 2
 
     iod_l, iod_m = dist(lb, 36, 45), dist(mp, 33, 263)
-    return {"lip_gap": round(_r(dist(lb, 62, 66) / iod_l, dist(mp, 13, 14) / iod_m), 2),
-            "mouth_width": round(_r(dist(lb, 48, 54) / iod_l, dist(mp, 61, 291) / iod_m), 2),
-            "inner_brow_height": round(_r(brow(lb, (39, 42), (21, 22)) / iod_l,
-                                          brow(mp, (133, 362), (107, 336)) / iod_m), 2)}
+    gap_m, width_m = dist(mp, 13, 14) / iod_m, dist(mp, 61, 291) / iod_m
+    brow_m = brow(mp, (133, 362), (107, 336)) / iod_m
+    vi = np.searchsorted(vig_frames, frames[keep])
+    ok = (vi < len(vig_frames)) & (vig_frames[np.minimum(vi, len(vig_frames) - 1)] == frames[keep])
+    v = {a: np.where(ok, np.asarray(vig[a], np.float64)[np.minimum(vi, len(vig_frames) - 1)], np.nan)
+         for a in ("AU25", "AU12", "AU01")}
+    return {"lip_gap": round(_r(dist(lb, 62, 66) / iod_l, gap_m), 2),
+            "mouth_width": round(_r(dist(lb, 48, 54) / iod_l, width_m), 2),
+            "inner_brow_height": round(_r(brow(lb, (39, 42), (21, 22)) / iod_l, brow_m), 2),
+            "vigil_AU25_vs_mp_lip_gap": round(_r(v["AU25"], gap_m), 2),
+            "vigil_AU12_vs_mp_mouth_width": round(_r(v["AU12"], width_m), 2),
+            "vigil_AU01_vs_mp_inner_brow": round(_r(v["AU01"], brow_m), 2)}
 
 
 def _pooled(clips: list[dict], x_of, y_of, rng: np.random.Generator, boot: int) -> dict[str, Any]:
