@@ -132,17 +132,24 @@ def split(names: list[str], labels: list[int], gmap: dict[str, str]) -> dict[str
     return {n: side[gof[n]] for n in names}
 
 
-def survey(cache: Path, json_out: Path | None, tune_only: bool = False) -> None:
-    from tools._cue_candidates import CANDIDATES, per_video  # noqa: PLC0415
-    from app.services.forgery_eval import auc, bootstrap_auc
-
-    vids = [(p, y) for p, y in _videos() if (cache / f"{p.stem}.npz").exists()]
+def labelled(have: Path) -> tuple[list[tuple[Path, int]], np.ndarray, np.ndarray, np.ndarray]:
+    """The devset videos with a ``<stem>.npz`` in ``have``, and their labels, groups and split halves."""
+    vids = [(p, y) for p, y in _videos() if (have / f"{p.stem}.npz").exists()]
     gmap = groups()
     names = [p.name for p, _ in vids]
     half = split(names, [lab for _, lab in vids], gmap)
     y = np.array([lab for _, lab in vids])
     g = np.array([gmap.get(n, f"file:{n}") for n in names])
     h = np.array([half[n] for n in names])
+    return vids, y, g, h
+
+
+def survey(cache: Path, json_out: Path | None, tune_only: bool = False) -> None:
+    from tools._cue_candidates import CANDIDATES, per_video  # noqa: PLC0415
+    from app.services.forgery_eval import auc, bootstrap_auc
+
+    vids, y, g, h = labelled(cache)
+    names = [p.name for p, _ in vids]
     vals = {c: np.full(len(vids), np.nan) for c in CANDIDATES}
     t0 = time.time()
     for i, (p, _) in enumerate(vids):

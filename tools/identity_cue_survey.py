@@ -68,7 +68,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tools.forgery_cue_survey import CACHE, _videos, groups, load, split  # noqa: E402
+from tools.forgery_cue_survey import CACHE, _videos, groups, labelled, load, split  # noqa: E402
 
 EMB = Path("/tmp/faceid_emb")
 # inner face hull on the MediaPipe mesh: lower brows, outer eye corners, cheeks beside the nose,
@@ -191,13 +191,8 @@ def per_video(z: dict) -> dict[str, float]:
 def survey(emb_dir: Path, json_out: Path | None, tune_only: bool = False, cache: Path = CACHE) -> None:
     from app.services.forgery_eval import auc, bootstrap_auc
 
-    vids = [(p, y) for p, y in _videos() if (emb_dir / f"{p.stem}.npz").exists()]
-    gmap = groups()
+    vids, y, g, h = labelled(emb_dir)
     names = [p.name for p, _ in vids]
-    half = split(names, [lab for _, lab in vids], gmap)
-    y = np.array([lab for _, lab in vids])
-    g = np.array([gmap.get(n, f"file:{n}") for n in names])
-    h = np.array([half[n] for n in names])
     vals = {c: np.full(len(vids), np.nan) for c in CANDIDATES}
     for i, (p, _) in enumerate(vids):
         agg = per_video(dict(np.load(emb_dir / f"{p.stem}.npz")))
